@@ -1,0 +1,63 @@
+"""Shared plumbing of the image datasets: storage backend, option checks, normalisation."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from basicsr.data.file_client import FileClient
+from basicsr.data.sample_spec import unpack_item
+from basicsr.utils.img_util import imfrombytes
+
+__all__ = ['ImageDataset']
+
+
+class ImageDataset(Dataset):
+    """Base class: reads the common options and owns the ``FileClient``.
+
+    Subclasses set ``self.paths`` (list of dicts ``{'<key>_path': ...}``) and implement ``__getitem__``.
+    """
+
+    #: option keys the subclass requires (checked at construction with a clear message)
+    required_keys: Sequence[str] = ()
+
+    def __init__(self, opt: Dict[str, Any]) -> None:
+        super().__init__()
+        self.opt = opt
+        missing = [k for k in self.required_keys if not opt.get(k)]
+        if missing:
+            raise ValueError(f"{type(self).__name__} ({opt.get('name', opt.get('phase'))}) needs option(s) "
+                             f"{', '.join(missing)}.")
+        self.phase = opt.get('phase', 'train')
+        self.is_train = self.phase == 'train'
+        self.backend = (opt.get('io_backend') or {}).get('type', 'disk')
+        self.geometric_augs = bool(opt.get('geometric_augs', False)) and self.is_train
+        self.gt_size = opt.get('gt_size')
+        if self.is_train and not self.gt_size:
+            raise ValueError(f'{type(self).__name__}: training needs gt_size.')
+        self.mean = opt.get('mean')
+        self.std = opt.get('std')
+        self.paths: List[Dict[str, str]] = []
+        self.file_client: Optional[FileClient] = None
+
+    def _make_client(self, db_paths: Dict[str, str]) -> None:
+        self.file_client = FileClient(self.backend, db_paths if self.backend == 'lmdb' else None)
+
+    def _read(self, path: str, client_key: str, flag: str = 'color') -> np.ndarray:
+        return imfrombytes(self.file_client.get(path, client_key), flag=flag, float32=True, path=path)
+
+    def _unpack(self, item: Any):
+        return unpack_item(item, self.gt_size)
+
+    def _normalize(self, *tensors: torch.Tensor) -> None:
+        if self.mean is None and self.std is None:
+            return
+        mean = torch.tensor(self.mean if self.mean is not None else 0.0).view(-1, 1, 1)
+        std = torch.tensor(self.std if self.std is not None else 1.0).view(-1, 1, 1)
+        for t in tensors:
+            t.sub_(mean).div_(std)
+
+    def __len__(self) -> int:
+        return len(self.paths)

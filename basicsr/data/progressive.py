@@ -1,0 +1,127 @@
+"""Progressive patch/batch schedule and gradient-accumulation plan, as pure functions.
+
+Stage boundaries follow the official loop: with ``groups = cumsum(iters)``, 1-based iteration
+``t`` is in the first stage i with ``t <= groups[i]`` (the last stage once past the end).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import accumulate
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+__all__ = ['Stage', 'ProgressiveSchedule', 'stage_index', 'plan_accumulation']
+
+
+def stage_index(t: int, iters: Sequence[int]) -> int:
+    """Index of the stage of 1-based iteration ``t`` (official boundary rule)."""
+    total = 0
+    for i, n in enumerate(iters):
+        total += n
+        if t <= total:
+            return i
+    return len(iters) - 1
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One progressive stage as the loader and the loop see it (per process/GPU)."""
+    index: int
+    first_iter: int        # 1-based, inclusive
+    last_iter: int         # inclusive
+    patch_size: int        # training patch after the stage sub-crop
+    mini_batch: int        # samples per optimizer step per process (micro_batch * accum)
+    micro_batch: int       # samples per forward/backward
+    accum: int             # micro-batches per optimizer step
+    load_batch: int        # samples the loader yields per micro-batch (official mode: batch_size_per_gpu)
+    load_size: int         # patch size the loader yields (official mode: gt_size)
+
+
+def plan_accumulation(mini_batch_sizes: Sequence[int], recipe_gpus: int, world_size: int,
+                      grad_accum: Union[int, str] = 1) -> List[Dict[str, int]]:
+    """Micro-batch and accumulation steps per stage.
+
+    Args:
+        mini_batch_sizes: per-GPU batch of each stage in the recipe.
+        recipe_gpus: GPUs the recipe was written for (official files: 8).
+        world_size: processes (GPUs) actually training.
+        grad_accum: a fixed number of micro-batches per step (each of the stage's per-GPU size),
+            or ``'auto'``: per stage, the accumulation that reproduces the recipe's global batch
+            ``mini_batch_sizes[i] * recipe_gpus`` with ``world_size`` processes.  The micro-batch
+            never exceeds the recipe's per-GPU size (the memory the recipe assumed).
+
+    Returns:
+        ``[{'micro_batch': b, 'accum': a, 'global_batch': world_size * b * a}, ...]``
+
+    Raises:
+        ValueError: when a stage's global batch cannot be split evenly over ``world_size``.
+    """
+    plans = []
+    for i, per_gpu in enumerate(mini_batch_sizes):
+        if grad_accum != 'auto':
+            b, a = per_gpu, int(grad_accum)
+        else:
+            target = per_gpu * recipe_gpus
+            if target % world_size:
+                raise ValueError(f'stage {i + 1}: the recipe global batch {target} ({per_gpu} x {recipe_gpus} GPUs) '
+                                 f'cannot be split evenly over {world_size} processes; use a GPU count that divides '
+                                 'it or a fixed train.grad_accum')
+            per_proc = target // world_size
+            b = max(d for d in range(1, min(per_gpu, per_proc) + 1) if per_proc % d == 0)
+            a = per_proc // b
+        plans.append({'micro_batch': b, 'accum': a, 'global_batch': world_size * b * a})
+    return plans
+
+
+class ProgressiveSchedule:
+    """The per-iteration (patch, batch) plan of a training run.
+
+    Args:
+        dataset_opt: the ``datasets.train`` options (``mini_batch_sizes``, ``iters``, ``gt_sizes``,
+            ``gt_size``, ``batch_size_per_gpu``, ``progressive_mode``).  Without progressive
+            lists the run is one stage of ``batch_size_per_gpu`` x ``gt_size``.
+        total_iter: iterations of the run.
+        world_size: training processes.
+        recipe_gpus: GPUs of the recipe (for ``grad_accum: auto``).
+        grad_accum: see :func:`plan_accumulation`.
+    """
+
+    def __init__(self, dataset_opt: Dict[str, Any], total_iter: int, world_size: int = 1,
+                 recipe_gpus: Optional[int] = None, grad_accum: Union[int, str] = 1) -> None:
+        bs = dataset_opt['batch_size_per_gpu']
+        gt_size = dataset_opt['gt_size']
+        if gt_size is None:
+            raise ValueError('datasets.train.gt_size is required for training')
+        minis = dataset_opt.get('mini_batch_sizes') or [bs]
+        iters = dataset_opt.get('iters') or [total_iter]
+        sizes = dataset_opt.get('gt_sizes') or [gt_size]
+        self.official = dataset_opt.get('progressive_mode', 'stage_aware') == 'official'
+        self.gt_size = gt_size
+        self.total_iter = total_iter
+        plans = plan_accumulation(minis, recipe_gpus or world_size, world_size, grad_accum)
+        ends = list(accumulate(iters))
+        ends[-1] = max(ends[-1], total_iter)
+        self.stages: List[Stage] = []
+        first = 1
+        for i, (plan, size, end) in enumerate(zip(plans, sizes, ends)):
+            b, a = plan['micro_batch'], plan['accum']
+            self.stages.append(Stage(
+                index=i, first_iter=first, last_iter=end, patch_size=size, mini_batch=b * a, micro_batch=b,
+                accum=a, load_batch=bs if self.official else b, load_size=gt_size if self.official else size))
+            first = end + 1
+        self.world_size = world_size
+        self._iters = list(iters)
+
+    def stage(self, t: int) -> Stage:
+        """Stage of 1-based iteration ``t``."""
+        return self.stages[stage_index(t, self._iters)]
+
+    def global_batch(self, t: int) -> int:
+        s = self.stage(t)
+        return s.mini_batch * self.world_size
+
+    def describe(self) -> str:
+        rows = [f'  stage {s.index + 1}: iters {s.first_iter}-{s.last_iter}, patch {s.patch_size}, '
+                f'{s.micro_batch} x {s.accum} accum per process, global batch {s.mini_batch * self.world_size}'
+                + (f' (loads {s.load_batch} x {s.load_size})' if self.official else '')
+                for s in self.stages]
+        return '\n'.join(rows)

@@ -1,0 +1,264 @@
+"""Restormer: Efficient Transformer for High-Resolution Image Restoration.
+
+Zamir, Arora, Khan, Hayat, Khan and Yang, CVPR 2022 (arXiv:2111.09881).
+
+Module names, parameter names and parameter order are those of the official implementation, so
+official checkpoints (``{'params': state_dict}``) load with ``strict=True``.
+
+This file is self-contained on purpose: scripts written for the official repository load it by
+path (``runpy.run_path('basicsr/models/archs/restormer_arch.py')``), so it imports nothing from
+``basicsr`` unless it is imported as part of the package.
+"""
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+__all__ = ['Restormer', 'TransformerBlock', 'Attention', 'FeedForward', 'LayerNorm']
+
+_LN_EPS = 1e-5
+
+
+class BiasFree_LayerNorm(nn.Module):
+    """Divides by the per-pixel channel standard deviation; the mean is *not* subtracted.
+
+    Note this is not RMSNorm: the variance is still taken around the mean.
+    Works on (B, C, H, W) tensors directly and normalises over C.
+    """
+
+    def __init__(self, normalized_shape: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(normalized_shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        var = x.var(dim=1, keepdim=True, unbiased=False)
+        return x * torch.rsqrt(var + _LN_EPS) * self.weight[:, None, None]
+
+
+class WithBias_LayerNorm(nn.Module):
+    """Standard LayerNorm over channels (eps 1e-5, population variance) on (B, C, H, W) tensors."""
+
+    def __init__(self, normalized_shape: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(normalized_shape))
+        self.bias = nn.Parameter(torch.zeros(normalized_shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        var, mean = torch.var_mean(x, dim=1, keepdim=True, unbiased=False)
+        return (x - mean) * torch.rsqrt(var + _LN_EPS) * self.weight[:, None, None] + self.bias[:, None, None]
+
+
+class LayerNorm(nn.Module):
+    """Channel LayerNorm; ``LayerNorm_type='BiasFree'`` selects the bias-free variant, anything else WithBias."""
+
+    def __init__(self, dim: int, LayerNorm_type: str) -> None:
+        super().__init__()
+        self.body = BiasFree_LayerNorm(dim) if LayerNorm_type == 'BiasFree' else WithBias_LayerNorm(dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+class FeedForward(nn.Module):
+    """Gated-Dconv feed-forward network (GDFN): 1x1 expand, 3x3 depth-wise, GELU gate, 1x1 project."""
+
+    def __init__(self, dim: int, ffn_expansion_factor: float, bias: bool) -> None:
+        super().__init__()
+        hidden = int(dim * ffn_expansion_factor)
+        self.project_in = nn.Conv2d(dim, hidden * 2, kernel_size=1, bias=bias)
+        self.dwconv = nn.Conv2d(hidden * 2, hidden * 2, kernel_size=3, padding=1, groups=hidden * 2, bias=bias)
+        self.project_out = nn.Conv2d(hidden, dim, kernel_size=1, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gate, value = self.dwconv(self.project_in(x)).chunk(2, dim=1)
+        return self.project_out(F.gelu(gate) * value)
+
+
+class Attention(nn.Module):
+    """Multi-Dconv head transposed attention (MDTA).
+
+    Attention is computed across channels (a C/heads x C/heads map per head), so the cost is
+    linear in the number of pixels.  Under mixed precision the normalisation of q and k, the
+    channel-by-channel map and its softmax are computed in float32: the spatial sums behind
+    them overflow or lose too much precision in float16.
+    """
+
+    def __init__(self, dim: int, num_heads: int, bias: bool) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.temperature = nn.Parameter(torch.ones(num_heads, 1, 1))
+        self.qkv = nn.Conv2d(dim, dim * 3, kernel_size=1, bias=bias)
+        self.qkv_dwconv = nn.Conv2d(dim * 3, dim * 3, kernel_size=3, padding=1, groups=dim * 3, bias=bias)
+        self.project_out = nn.Conv2d(dim, dim, kernel_size=1, bias=bias)
+
+    def _channel_attention(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        """Softmax of the (C/heads x C/heads) map of L2-normalised (over pixels) queries and keys."""
+        q = F.normalize(q, dim=-1)
+        k = F.normalize(k, dim=-1)
+        attn = (q @ k.transpose(-2, -1)) * self.temperature.to(q.dtype)
+        return attn.softmax(dim=-1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        q, k, v = self.qkv_dwconv(self.qkv(x)).chunk(3, dim=1)
+        # (B, C, H, W) -> (B, heads, C/heads, H*W)
+        q = q.reshape(b, self.num_heads, c // self.num_heads, h * w)
+        k = k.reshape(b, self.num_heads, c // self.num_heads, h * w)
+        v = v.reshape(b, self.num_heads, c // self.num_heads, h * w)
+        if torch.is_autocast_enabled(x.device.type):
+            with torch.autocast(device_type=x.device.type, enabled=False):
+                attn = self._channel_attention(q.float(), k.float())
+        else:
+            attn = self._channel_attention(q, k)
+        out = attn.to(v.dtype) @ v
+        return self.project_out(out.reshape(b, c, h, w))
+
+
+class TransformerBlock(nn.Module):
+    """Pre-norm block: ``x + MDTA(LN(x))`` then ``x + GDFN(LN(x))``."""
+
+    def __init__(self, dim: int, num_heads: int, ffn_expansion_factor: float, bias: bool,
+                 LayerNorm_type: str) -> None:
+        super().__init__()
+        self.norm1 = LayerNorm(dim, LayerNorm_type)
+        self.attn = Attention(dim, num_heads, bias)
+        self.norm2 = LayerNorm(dim, LayerNorm_type)
+        self.ffn = FeedForward(dim, ffn_expansion_factor, bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x))
+        return x + self.ffn(self.norm2(x))
+
+
+class OverlapPatchEmbed(nn.Module):
+    """3x3 convolution embedding (always bias-free, as in the official model)."""
+
+    def __init__(self, in_c: int = 3, embed_dim: int = 48, bias: bool = False) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(in_c, embed_dim, kernel_size=3, padding=1, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(x)
+
+
+class Downsample(nn.Module):
+    """3x3 conv halving the channels, then pixel-unshuffle: (n, H, W) -> (2n, H/2, W/2)."""
+
+    def __init__(self, n_feat: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(n_feat, n_feat // 2, kernel_size=3, padding=1, bias=False),
+                                  nn.PixelUnshuffle(2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+class Upsample(nn.Module):
+    """3x3 conv doubling the channels, then pixel-shuffle: (n, H, W) -> (n/2, 2H, 2W)."""
+
+    def __init__(self, n_feat: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(n_feat, n_feat * 2, kernel_size=3, padding=1, bias=False),
+                                  nn.PixelShuffle(2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+def _stack(n: int, dim: int, heads: int, ffn_expansion_factor: float, bias: bool, ln: str) -> nn.Sequential:
+    return nn.Sequential(*[TransformerBlock(dim, heads, ffn_expansion_factor, bias, ln) for _ in range(n)])
+
+
+class Restormer(nn.Module):
+    """Four-level pixel-unshuffle U-Net of transformer blocks with a refinement stage.
+
+    Args:
+        inp_channels: input channels (1 gray, 3 colour, 6 dual-pixel L+R).
+        out_channels: output channels.
+        dim: level-1 width C; levels use C, 2C, 4C, 8C.
+        num_blocks: transformer blocks at levels 1-3 and the latent level; the decoder reuses 1-3.
+        num_refinement_blocks: blocks of the refinement stage (width 2C).
+        heads: attention heads per level (decoder level 1 and refinement use ``heads[0]``).
+        ffn_expansion_factor: GDFN hidden width factor (hidden = ``int(width * factor)``).
+        bias: bias in the convolutions of the blocks, the channel reductions and the output.
+        LayerNorm_type: ``'WithBias'`` or ``'BiasFree'``.
+        dual_pixel_task: adds ``skip_conv`` from the embedding to the output and drops the global
+            residual (dual-pixel defocus deblurring, with ``inp_channels=6``).
+    """
+
+    def __init__(self,
+                 inp_channels: int = 3,
+                 out_channels: int = 3,
+                 dim: int = 48,
+                 num_blocks: Sequence[int] = (4, 6, 6, 8),
+                 num_refinement_blocks: int = 4,
+                 heads: Sequence[int] = (1, 2, 4, 8),
+                 ffn_expansion_factor: float = 2.66,
+                 bias: bool = False,
+                 LayerNorm_type: str = 'WithBias',
+                 dual_pixel_task: bool = False) -> None:
+        super().__init__()
+        if len(num_blocks) != 4 or len(heads) != 4:
+            raise ValueError(f'num_blocks and heads need 4 entries (levels 1-3 and latent), '
+                             f'got num_blocks={list(num_blocks)}, heads={list(heads)}')
+        for level, (width, h) in enumerate(zip((dim, dim * 2, dim * 4, dim * 8), heads), start=1):
+            if width % h:
+                raise ValueError(f'level {level} width {width} is not divisible by heads[{level - 1}]={h}')
+        if dim * 2 % heads[0]:
+            raise ValueError(f'decoder level 1 width {dim * 2} is not divisible by heads[0]={heads[0]}')
+        if not dual_pixel_task and inp_channels != out_channels:
+            raise ValueError(f'the global residual needs inp_channels == out_channels, got {inp_channels} and '
+                             f'{out_channels} (set dual_pixel_task: true for the 6-channel dual-pixel model)')
+        ffn, ln = ffn_expansion_factor, LayerNorm_type
+
+        self.patch_embed = OverlapPatchEmbed(inp_channels, dim)
+        self.encoder_level1 = _stack(num_blocks[0], dim, heads[0], ffn, bias, ln)
+        self.down1_2 = Downsample(dim)
+        self.encoder_level2 = _stack(num_blocks[1], dim * 2, heads[1], ffn, bias, ln)
+        self.down2_3 = Downsample(dim * 2)
+        self.encoder_level3 = _stack(num_blocks[2], dim * 4, heads[2], ffn, bias, ln)
+        self.down3_4 = Downsample(dim * 4)
+        self.latent = _stack(num_blocks[3], dim * 8, heads[3], ffn, bias, ln)
+
+        self.up4_3 = Upsample(dim * 8)
+        self.reduce_chan_level3 = nn.Conv2d(dim * 8, dim * 4, kernel_size=1, bias=bias)
+        self.decoder_level3 = _stack(num_blocks[2], dim * 4, heads[2], ffn, bias, ln)
+        self.up3_2 = Upsample(dim * 4)
+        self.reduce_chan_level2 = nn.Conv2d(dim * 4, dim * 2, kernel_size=1, bias=bias)
+        self.decoder_level2 = _stack(num_blocks[1], dim * 2, heads[1], ffn, bias, ln)
+        self.up2_1 = Upsample(dim * 2)
+        # Level 1 keeps the concatenated 2C channels: no reduction.
+        self.decoder_level1 = _stack(num_blocks[0], dim * 2, heads[0], ffn, bias, ln)
+        self.refinement = _stack(num_refinement_blocks, dim * 2, heads[0], ffn, bias, ln)
+
+        self.dual_pixel_task = dual_pixel_task
+        if dual_pixel_task:
+            self.skip_conv = nn.Conv2d(dim, dim * 2, kernel_size=1, bias=bias)
+        self.output = nn.Conv2d(dim * 2, out_channels, kernel_size=3, padding=1, bias=bias)
+
+    def forward(self, inp_img: torch.Tensor) -> torch.Tensor:
+        if inp_img.shape[-2] % 8 or inp_img.shape[-1] % 8:
+            raise ValueError(f'Restormer needs height and width divisible by 8, got {tuple(inp_img.shape[-2:])}; '
+                             'pad the input (basicsr.utils.inference.pad_to_multiple)')
+        x0 = self.patch_embed(inp_img)
+        e1 = self.encoder_level1(x0)
+        e2 = self.encoder_level2(self.down1_2(e1))
+        e3 = self.encoder_level3(self.down2_3(e2))
+        lat = self.latent(self.down3_4(e3))
+
+        d3 = self.decoder_level3(self.reduce_chan_level3(torch.cat([self.up4_3(lat), e3], 1)))
+        d2 = self.decoder_level2(self.reduce_chan_level2(torch.cat([self.up3_2(d3), e2], 1)))
+        d1 = self.decoder_level1(torch.cat([self.up2_1(d2), e1], 1))
+        r = self.refinement(d1)
+
+        if self.dual_pixel_task:
+            return self.output(r + self.skip_conv(x0))
+        return self.output(r) + inp_img
+
+
+if __name__ == 'basicsr.models.archs.restormer_arch':
+    # Registered only when imported as part of the package; a copy executed by path stays standalone.
+    from basicsr.utils.registry import ARCH_REGISTRY
+
+    ARCH_REGISTRY.register(Restormer)

@@ -1,0 +1,180 @@
+"""The option format: every key, its type, default and meaning.
+
+Official Restormer option files use a subset of these keys and load unchanged.  Keys marked
+"(not read)" are accepted for compatibility with official files but have no effect.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from basicsr.utils.option_schema import REQUIRED, Field, OptionError, Section, check_component_kwargs, \
+    validate_and_fill
+
+__all__ = ['ROOT', 'DATASET', 'DATASET_PHASES']
+
+DATASET_PHASES = ('train', 'val', 'test')
+
+# --------------------------------------------------------------------------------------------------
+# datasets.<phase>: one union of the keys of all registered datasets; each dataset checks at
+# construction which of them it needs.
+DATASET = Section({
+    'name': Field('str', None, 'display name (TrainSet/ValSet in official files)'),
+    'type': Field('str', REQUIRED, 'registered dataset class, e.g. Dataset_PairedImage', nullable=False),
+    'phase': Field('str', None, 'set by the parser from the key (train/val/test)'),
+    'scale': Field('int', 1, 'set by the parser from the top-level scale'),
+    'dataroot_gt': Field('str', None, 'folder (or .lmdb) of ground-truth images'),
+    'dataroot_lq': Field('str', None, "folder (or .lmdb) of degraded images; 'none' for synthetic noise"),
+    'dataroot_lqL': Field('str', None, 'dual-pixel left views (16-bit PNG)'),
+    'dataroot_lqR': Field('str', None, 'dual-pixel right views (16-bit PNG)'),
+    'meta_info_file': Field('str', None, 'text file listing the GT file names to use (first token per line)'),
+    'filename_tmpl': Field('str', '{}', 'LQ name = filename_tmpl.format(GT base name)'),
+    'io_backend': Section({'type': Field('str', 'disk', 'storage backend', choices=('disk', 'lmdb'))}),
+    'geometric_augs': Field('bool', False, 'random flips/90-degree rotations (8 dihedral modes)'),
+    'use_shuffle': Field('bool', True, 'shuffle the training set every epoch'),
+    'num_worker_per_gpu': Field('int', 4, 'data-loading worker processes per GPU/process'),
+    'batch_size_per_gpu': Field('int', 8, 'loaded batch per GPU (official mode) / upper bound of mini_batch_sizes'),
+    'mini_batch_sizes': Field('list[int]', None, 'per-GPU batch of each progressive stage'),
+    'iters': Field('list[int]', None, 'iterations of each progressive stage (sum = train.total_iter)'),
+    'gt_size': Field('int', None, 'largest training patch (= max(gt_sizes))'),
+    'gt_sizes': Field('list[int]', None, 'patch size of each progressive stage'),
+    'progressive_mode': Field('str', 'stage_aware', 'stage_aware: the loader yields each stage\'s batch and patch; '
+                              'official: load batch_size_per_gpu x gt_size crops and subsample in the loop',
+                              choices=('stage_aware', 'official')),
+    'dataset_enlarge_ratio': Field('int', 1, 'repeat the training set this many times per epoch'),
+    'prefetch_mode': Field('str', None, "None/'cpu': plain loader; 'cuda': copy the next batch on a side stream",
+                           choices=('cpu', 'cuda')),
+    'pin_memory': Field('bool', None, 'page-locked batches (default: on when training on CUDA)'),
+    'mean': Field('list[float]', None, 'normalise inputs: (x - mean) / std'),
+    'std': Field('list[float]', None, 'normalise inputs: (x - mean) / std'),
+    'sigma_type': Field('str', None, 'Gaussian training noise level: constant, random (uniform) or choice',
+                        choices=('constant', 'random', 'choice')),
+    'sigma_range': Field('number_or_list', None, 'sigma (0-255 scale): a number for constant, [min, max] or choices'),
+    'sigma_test': Field(('int', 'float'), None, 'validation noise sigma (0-255 scale)'),
+    'in_ch': Field('int', 3, 'Gaussian denoising: 1 = grayscale, 3 = colour', choices=(1, 3)),
+    'color': Field('str', None, 'single-image dataset: force gray or color reading', choices=('gray', 'color')),
+})
+
+
+def _check_datasets(opt: Dict[str, Any], key: str) -> Dict[str, Any]:
+    out = {}
+    for name, ds in opt.items():
+        phase = str(name).split('_')[0]
+        if phase not in DATASET_PHASES:
+            raise OptionError(f"Dataset key '{key}.{name}' must be 'train', 'val', 'test' or start with "
+                              "'val_'/'test_' (e.g. val_2).")
+        out[name] = validate_and_fill(ds, DATASET, f'{key}.{name}')
+        from basicsr.utils.components import import_all
+        from basicsr.utils.registry import DATASET_REGISTRY
+        import_all()
+        if out[name]['type'] not in DATASET_REGISTRY:
+            raise OptionError(f"Option '{key}.{name}.type': {DATASET_REGISTRY.unknown_message(out[name]['type'])}")
+        if out[name]['phase'] is None:
+            out[name]['phase'] = phase
+    return out
+
+
+def _check_component(registry_name: str, skip: tuple = ()) -> Any:
+    def check(opt: Dict[str, Any], key: str) -> Dict[str, Any]:
+        from basicsr.utils import registry as reg
+        from basicsr.utils.components import import_all
+        import_all()
+        registry = getattr(reg, registry_name)
+        if 'type' not in opt:
+            raise OptionError(f"Option '{key}.type' is missing. Known types: {', '.join(registry.keys())}.")
+        if opt['type'] not in registry:
+            raise OptionError(f"Option '{key}.type': {registry.unknown_message(opt['type'])}")
+        kwargs = {k: v for k, v in opt.items() if k != 'type'}
+        check_component_kwargs(registry.get(opt['type']), kwargs, key, skip=skip)
+        return dict(opt)
+    return check
+
+
+def _check_metrics(opt: Dict[str, Any], key: str) -> Dict[str, Any]:
+    check = _check_component('METRIC_REGISTRY', skip=('img', 'img2'))
+    out = {}
+    for name, mopt in opt.items():
+        if not isinstance(mopt, dict):
+            raise OptionError(f"Option '{key}.{name}' must be a mapping with a 'type' (e.g. calculate_psnr).")
+        out[name] = check(mopt, f'{key}.{name}')
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+ROOT = Section({
+    'name': Field('str', REQUIRED, 'experiment name (folder experiments/<name>)', nullable=False),
+    'model_type': Field('str', 'ImageCleanModel', 'registered training model'),
+    'scale': Field('int', 1, 'upscaling factor (1 for restoration)'),
+    'num_gpu': Field(('int', 'str'), 'auto', "0 = CPU; N or 'auto' = CUDA when available. With train.grad_accum: "
+                     'auto, the GPU count the batch schedule was written for (official files: 8)'),
+    'manual_seed': Field('int', None, 'seed of Python, NumPy and torch (rank is added per process)'),
+    'is_train': Field('bool', None, 'set by the parser'),
+    'find_unused_parameters': Field('bool', False, 'DistributedDataParallel option'),
+    'cudnn_benchmark': Field('bool', True, 'torch.backends.cudnn.benchmark'),
+    'deterministic': Field('bool', False, 'torch.use_deterministic_algorithms (slower; bit-exact reruns on GPU)'),
+    'datasets': Section(open_check=_check_datasets, help='datasets.train / datasets.val / datasets.val_N'),
+    'network_g': Section(open_check=_check_component('ARCH_REGISTRY'), help='network: type + constructor args',
+                         optional=False),
+    'path': Section({
+        'root': Field('str', None, 'base folder of experiments/ and results/ (default: current directory)'),
+        'pretrain_network_g': Field('str', None, 'weights to start from (.pth)'),
+        'strict_load_g': Field('bool', True, 'refuse weights that do not match the network exactly'),
+        'param_key_g': Field('str', 'params', 'entry of the weights file to load (params or params_ema)'),
+        'resume_state': Field('str', None, 'training state (.state) to resume from'),
+        'experiments_root': Field('str', None, 'set by the parser: <root>/experiments/<name>'),
+        'models': Field('str', None, 'set by the parser'),
+        'training_states': Field('str', None, 'set by the parser'),
+        'log': Field('str', None, 'set by the parser'),
+        'visualization': Field('str', None, 'set by the parser'),
+        'results_root': Field('str', None, 'set by the parser (testing)'),
+    }),
+    'train': Section({
+        'total_iter': Field('int', REQUIRED, 'optimizer steps in the whole run', nullable=False),
+        'warmup_iter': Field('int', -1, 'linear LR warm-up iterations (-1: none)'),
+        'use_grad_clip': Field('bool', True, 'clip the global gradient norm'),
+        'grad_clip_norm': Field('float', 0.01, 'max gradient norm (official value 0.01)'),
+        'scheduler': Section(open_check=_check_component('SCHEDULER_REGISTRY', skip=('optimizer',)),
+                             help='LR scheduler: type + args'),
+        'mixing_augs': Section({
+            'mixup': Field('bool', False, 'mix pairs within the batch (denoising recipes)'),
+            'mixup_beta': Field('float', 1.2, 'lambda ~ Beta(mixup_beta, mixup_beta)'),
+            'use_identity': Field('bool', False, 'apply mixup to about half the batches only'),
+        }),
+        'optim_g': Section(open_check=_check_component('OPTIMIZER_REGISTRY', skip=('params',)),
+                           help='optimizer: type + args'),
+        'pixel_opt': Section(open_check=_check_component('LOSS_REGISTRY'), help='pixel loss: type + args'),
+        'ema_decay': Field('float', 0.0, 'EMA of the weights (0 = off), saved as params_ema'),
+        'amp': Field(('bool', 'str'), False, 'mixed precision: false, bf16 or fp16', choices=(False, 'bf16', 'fp16')),
+        'compile': Field('bool', False, 'torch.compile the network'),
+        'channels_last': Field('bool', False, 'channels-last memory format'),
+        'grad_accum': Field(('int', 'str'), 1, "micro-batches per optimizer step; 'auto' reproduces the global batch of "
+                            'num_gpu GPUs (the recipe) with the GPUs at hand'),
+    }),
+    'val': Section({
+        'window_size': Field('int', 8, 'pad inputs to a multiple of this (0: no padding)'),
+        'val_freq': Field('int', 4000, 'validate every N iterations'),
+        'save_img': Field('bool', False, 'save restored validation images'),
+        'rgb2bgr': Field('bool', True, 'saved images are converted from RGB to BGR'),
+        'use_image': Field('bool', True, 'measure on the saved 8-bit image rather than the float output'),
+        'max_minibatch': Field('int', None, '(not read)'),
+        'suffix': Field('str', None, 'suffix of saved image names'),
+        'self_ensemble': Field('bool', False, 'x8 flip/rotation self-ensemble at validation'),
+        'tile': Field('int', None, 'validate large images in tiles of this size'),
+        'tile_overlap': Field('int', 32, 'overlap of validation tiles'),
+        'tb_images': Field('int', 3, 'validation images (input/output/target) written to TensorBoard'),
+        'metrics': Section(open_check=_check_metrics, help='metrics: <name>: {type: calculate_psnr, ...}'),
+    }),
+    'logger': Section({
+        'print_freq': Field('int', 100, 'log line every N iterations'),
+        'save_checkpoint_freq': Field('int', 4000, 'checkpoint every N iterations'),
+        'use_tb_logger': Field('bool', True, 'TensorBoard logs under tb_logger/<name>'),
+        'wandb': Section({
+            'project': Field('str', None, 'wandb project (only if wandb is installed)'),
+            'resume_id': Field('str', None, 'wandb run id to resume'),
+        }),
+        'keep_last': Field('int', None, 'keep only the newest N iteration checkpoints (None: all)'),
+    }),
+    'dist_params': Section({
+        'backend': Field('str', 'nccl', 'process-group backend on GPU (gloo is used on CPU)'),
+        'port': Field('int', 29500, 'master port (torchrun sets its own)'),
+    }),
+})
