@@ -7,6 +7,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from basicsr.data.data_util import resolve_path
 from basicsr.data.file_client import FileClient
 from basicsr.data.sample_spec import unpack_item
 from basicsr.utils.img_util import imfrombytes
@@ -25,6 +26,9 @@ class ImageDataset(Dataset):
 
     def __init__(self, opt: Dict[str, Any]) -> None:
         super().__init__()
+        opt = dict(opt)
+        for key in ('dataroot_gt', 'dataroot_lq', 'dataroot_lqL', 'dataroot_lqR', 'meta_info_file'):
+            opt[key] = resolve_path(opt.get(key))
         self.opt = opt
         missing = [k for k in self.required_keys if not opt.get(k)]
         if missing:

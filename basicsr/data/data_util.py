@@ -7,6 +7,7 @@ mismatch is reported with the files at fault.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 from typing import Dict, List, Optional, Sequence
 
@@ -14,11 +15,43 @@ from basicsr.data.file_client import lmdb_keys
 from basicsr.utils.img_util import is_image_file
 
 __all__ = ['DatasetLayoutError', 'scandir_images', 'paths_from_folder', 'paths_from_lmdb', 'paired_paths',
-           'check_folder']
+           'check_folder', 'resolve_path', 'filter_by_meta_info']
+
+PKG_PREFIX = 'pkg://'
 
 
 class DatasetLayoutError(FileNotFoundError):
     """A dataset folder is missing, empty, or its files do not pair up."""
+
+
+def resolve_path(path: Optional[str]) -> Optional[str]:
+    """Expand ``~`` and ``pkg://<package>/<sub/path>`` (a folder inside an installed package).
+
+    ``pkg://skimage/data`` is the folder of photos that scikit-image ships, used by the quick start.
+    """
+    if not isinstance(path, str):
+        return path
+    if path.startswith(PKG_PREFIX):
+        package, _, sub = path[len(PKG_PREFIX):].partition('/')
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise DatasetLayoutError(f"'{path}': package '{package}' is not installed.")
+        return os.path.join(list(spec.submodule_search_locations)[0], sub)
+    return os.path.expanduser(path)
+
+
+def filter_by_meta_info(paths: List[str], meta_info_file: str, key: str = 'dataroot_gt') -> List[str]:
+    """Keep the paths whose file names (or stems) are listed in ``meta_info_file``, in its order."""
+    by_name = {}
+    for p in paths:
+        by_name[os.path.basename(p)] = p
+        by_name.setdefault(_stem(os.path.basename(p)), p)
+    wanted = _read_meta_info(meta_info_file)
+    absent = [n for n in wanted if n not in by_name]
+    if absent:
+        raise DatasetLayoutError(f"meta_info_file '{meta_info_file}' names {len(absent)} images missing from "
+                                 f'{key}: {_format_names(absent)}')
+    return [by_name[n] for n in wanted]
 
 
 def check_folder(folder: Optional[str], key: str) -> str:

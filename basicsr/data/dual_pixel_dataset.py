@@ -26,9 +26,9 @@ class Dataset_DefocusDeblur_DualPixel_16bit(ImageDataset):
 
     def __init__(self, opt: Dict[str, Any]) -> None:
         super().__init__(opt)
-        folders = {'lqL': opt['dataroot_lqL'], 'lqR': opt['dataroot_lqR'], 'gt': opt['dataroot_gt']}
+        folders = {'lqL': self.opt['dataroot_lqL'], 'lqR': self.opt['dataroot_lqR'], 'gt': self.opt['dataroot_gt']}
         self.paths = paired_paths(folders, 'gt', opt.get('filename_tmpl') or '{}', self.backend,
-                                  opt.get('meta_info_file'))
+                                  self.opt.get('meta_info_file'))
         self._make_client(folders)
 
     def __getitem__(self, item: Any) -> Dict[str, Any]:

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from basicsr.data.base_dataset import ImageDataset
-from basicsr.data.data_util import paths_from_folder, paths_from_lmdb
+from basicsr.data.data_util import filter_by_meta_info, paths_from_folder, paths_from_lmdb
 from basicsr.data.degradations import add_gaussian_noise, add_test_noise
 from basicsr.data.transforms import crop_augment
 from basicsr.utils.img_util import img2tensor
@@ -44,8 +44,10 @@ class Dataset_GaussianDenoising(ImageDataset):
             self.sigma_test = opt.get('sigma_test')
             if self.sigma_test is None:
                 raise ValueError('Dataset_GaussianDenoising validation needs sigma_test')
-        root = opt['dataroot_gt']
+        root = self.opt['dataroot_gt']
         keys = paths_from_lmdb(root) if self.backend == 'lmdb' else paths_from_folder(root)
+        if self.opt.get('meta_info_file'):
+            keys = filter_by_meta_info(keys, self.opt['meta_info_file'])
         self.paths = [{'gt_path': k} for k in keys]
         self._make_client({'gt': root})
 

@@ -30,10 +30,10 @@ class Dataset_PairedImage(ImageDataset):
 
     def __init__(self, opt: Dict[str, Any]) -> None:
         super().__init__(opt)
-        folders = {'lq': opt['dataroot_lq'], 'gt': opt['dataroot_gt']}
+        folders = {'lq': self.opt['dataroot_lq'], 'gt': self.opt['dataroot_gt']}
         self.flag = 'grayscale' if opt.get('color') == 'gray' else 'color'
         self.paths = paired_paths(folders, 'gt', opt.get('filename_tmpl') or '{}', self.backend,
-                                  opt.get('meta_info_file'))
+                                  self.opt.get('meta_info_file'))
         self._make_client(folders)
 
     def __getitem__(self, item: Any) -> Dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any, Dict
 from basicsr.utils.option_schema import REQUIRED, Field, OptionError, Section, check_component_kwargs, \
     validate_and_fill
 
-__all__ = ['ROOT', 'DATASET', 'DATASET_PHASES']
+__all__ = ['ROOT', 'DATASET', 'DATASET_PHASES', 'check_model_type']
 
 DATASET_PHASES = ('train', 'val', 'test')
 
@@ -71,6 +71,14 @@ def _check_datasets(opt: Dict[str, Any], key: str) -> Dict[str, Any]:
         if out[name]['phase'] is None:
             out[name]['phase'] = phase
     return out
+
+
+def check_model_type(opt: Dict[str, Any]) -> None:
+    from basicsr.utils.components import import_all
+    from basicsr.utils.registry import MODEL_REGISTRY
+    import_all()
+    if opt.get('model_type') not in MODEL_REGISTRY:
+        raise OptionError(f"Option 'model_type': {MODEL_REGISTRY.unknown_message(opt.get('model_type'))}")
 
 
 def _check_component(registry_name: str, skip: tuple = ()) -> Any:

@@ -16,7 +16,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 import yaml
 
-from basicsr.utils.option_defaults import ROOT
+from basicsr.utils.option_defaults import ROOT, check_model_type
 from basicsr.utils.option_schema import OptionError, validate_and_fill
 
 __all__ = ['OptionError', 'parse', 'load_yaml', 'load_with_bases', 'apply_overrides', 'ordered_yaml', 'dict2str',
@@ -252,6 +252,7 @@ def parse(opt_path: str, is_train: bool = True, overrides: Sequence[str] = (),
             opt['val']['val_freq'] = 8
             opt['logger']['print_freq'] = 1
             opt['logger']['save_checkpoint_freq'] = 8
+        check_model_type(opt)
         _check_cross_fields(opt)
     except OptionError as e:
         raise OptionError(f"{opt_path}: {e}") from None

@@ -1,0 +1,224 @@
+"""``ImageCleanModel``: the training model of every Restormer recipe.
+
+Holds the network (DDP-wrapped when distributed), the pixel loss, the optimizer and LR scheduler,
+optional EMA, mixed precision and mixup, and performs one optimizer step over one or more
+micro-batches (gradient accumulation).  The training loop itself lives in ``basicsr/train.py``.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+from torch.nn.parallel import DistributedDataParallel
+
+from basicsr.data.prefetcher import to_device
+from basicsr.models.archs import build_network
+from basicsr.models.ema import ModelEMA
+from basicsr.models.mixup import MixingAugment
+from basicsr.utils.checkpoint import load_network, save_network
+from basicsr.utils.inference import autocast_context, restore
+from basicsr.utils.registry import LOSS_REGISTRY, MODEL_REGISTRY, OPTIMIZER_REGISTRY, SCHEDULER_REGISTRY
+
+__all__ = ['ImageCleanModel', 'official_progressive_crop']
+
+logger = logging.getLogger('basicsr')
+
+
+def _build(registry: Any, opt: Dict[str, Any], *args: Any) -> Any:
+    kwargs = {k: v for k, v in opt.items() if k != 'type'}
+    if isinstance(kwargs.get('betas'), list):
+        kwargs['betas'] = tuple(kwargs['betas'])
+    return registry.get(opt['type'])(*args, **kwargs)
+
+
+def official_progressive_crop(batch: Dict[str, Any], mini_batch: int, patch_size: int,
+                              rng: np.random.Generator) -> Dict[str, Any]:
+    """The official loop's progressive step on a loaded batch (``progressive_mode: official``).
+
+    Keeps ``mini_batch`` distinct random samples and crops the same ``patch_size`` window from all of
+    them at offset ``int((gt_size - patch_size) * U[0, 1))`` per axis.
+    """
+    lq, gt = batch['lq'], batch['gt']
+    n, size = gt.shape[0], gt.shape[-1]
+    if mini_batch < n:
+        idx = torch.from_numpy(np.sort(rng.choice(n, mini_batch, replace=False)))
+        lq, gt = lq[idx], gt[idx]
+    if patch_size < size:
+        y0 = int((size - patch_size) * rng.random())
+        x0 = int((size - patch_size) * rng.random())
+        lq = lq[..., y0:y0 + patch_size, x0:x0 + patch_size]
+        gt = gt[..., y0:y0 + patch_size, x0:x0 + patch_size]
+    return dict(batch, lq=lq, gt=gt)
+
+
+@MODEL_REGISTRY.register()
+class ImageCleanModel:
+    """Image restoration model (official name).
+
+    Args:
+        opt: resolved options (see ``basicsr.utils.options.parse``).
+        device: where the network runs.
+        distributed: wrap the network in ``DistributedDataParallel``.
+    """
+
+    def __init__(self, opt: Dict[str, Any], device: torch.device, distributed: bool = False) -> None:
+        self.opt = opt
+        self.device = device
+        self.is_train = bool(opt.get('is_train'))
+        train_opt = opt.get('train') or {}
+        self.channels_last = bool(train_opt.get('channels_last')) and self.is_train
+        net = build_network(opt['network_g'])
+        path = opt['path']
+        if path.get('pretrain_network_g'):
+            load_network(net, path['pretrain_network_g'], strict=path.get('strict_load_g', True),
+                         param_key=path.get('param_key_g', 'params'))
+        net = net.to(device)
+        if self.channels_last:
+            net = net.to(memory_format=torch.channels_last)
+        self.net_g = net
+        self.net_g_ema: Optional[ModelEMA] = None
+        self.net_train: nn.Module = net
+        if self.is_train:
+            self._init_training(train_opt, distributed)
+
+    # ------------------------------------------------------------------ set-up
+    def _init_training(self, train_opt: Dict[str, Any], distributed: bool) -> None:
+        self.net_g.train()
+        decay = train_opt.get('ema_decay') or 0.0
+        if decay > 0:
+            self.net_g_ema = ModelEMA(self.net_g, decay)
+        net = self.net_g
+        if distributed:
+            ids = [self.device.index] if self.device.type == 'cuda' else None
+            net = DistributedDataParallel(net, device_ids=ids,
+                                          find_unused_parameters=self.opt.get('find_unused_parameters', False))
+        if train_opt.get('compile'):
+            net = torch.compile(net)
+        self.net_train = net
+        pixel_opt = train_opt.get('pixel_opt') or {'type': 'L1Loss'}
+        self.cri_pix = _build(LOSS_REGISTRY, pixel_opt).to(self.device)
+        optim_opt = train_opt.get('optim_g')
+        if not optim_opt:
+            raise ValueError('train.optim_g is required for training')
+        params = [p for p in self.net_g.parameters() if p.requires_grad]
+        self.optimizer_g = _build(OPTIMIZER_REGISTRY, optim_opt, params)
+        self.optimizers = [self.optimizer_g]
+        self.initial_lrs = [g['lr'] for g in self.optimizer_g.param_groups]
+        sched_opt = train_opt.get('scheduler')
+        self.scheduler = _build(SCHEDULER_REGISTRY, sched_opt, self.optimizer_g) if sched_opt else None
+        self.warmup_iter = train_opt.get('warmup_iter', -1)
+        self.grad_clip = train_opt['grad_clip_norm'] if train_opt.get('use_grad_clip', True) else None
+        self.amp = train_opt.get('amp') or None
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == 'fp16')
+        mix = train_opt.get('mixing_augs') or {}
+        self.mixup = (MixingAugment(mix.get('mixup_beta', 1.2), mix.get('use_identity', False))
+                      if mix.get('mixup') else None)
+
+    # ------------------------------------------------------------------ training step
+    def update_learning_rate(self, current_iter: int) -> None:
+        """Set the LR of 1-based iteration ``current_iter`` (closed form: exact after resume).
+
+        Same semantics as the official loop: the scheduler is at step ``current_iter - 1``, and during
+        warm-up (``current_iter < warmup_iter``) the LR is ``initial_lr * current_iter / warmup_iter``.
+        """
+        if self.scheduler is not None:
+            self.scheduler.last_epoch = current_iter - 1
+            closed = getattr(self.scheduler, '_get_closed_form_lr', None)
+            lrs = closed() if closed is not None else self.scheduler.get_lr()
+            self.scheduler._last_lr = list(lrs)
+        else:
+            lrs = list(self.initial_lrs)
+        if self.warmup_iter > 0 and current_iter < self.warmup_iter:
+            lrs = [v * current_iter / self.warmup_iter for v in self.initial_lrs]
+        for group, lr in zip(self.optimizer_g.param_groups, lrs):
+            group['lr'] = lr
+
+    def get_current_learning_rate(self) -> List[float]:
+        return [g['lr'] for g in self.optimizer_g.param_groups]
+
+    def _prepare(self, batch: Dict[str, Any]) -> Dict[str, torch.Tensor]:
+        batch = to_device(batch, self.device, non_blocking=True)
+        if self.channels_last:
+            batch['lq'] = batch['lq'].contiguous(memory_format=torch.channels_last)
+            batch['gt'] = batch['gt'].contiguous(memory_format=torch.channels_last)
+        return batch
+
+    def optimize_parameters(self, micro_batches: Sequence[Dict[str, Any]], rng: np.random.Generator
+                            ) -> Dict[str, float]:
+        """One optimizer step over ``micro_batches`` (gradients accumulated; equal-sized batches
+        give exactly the gradient of their union).  Returns the mean loss for logging."""
+        self.optimizer_g.zero_grad(set_to_none=True)
+        n = len(micro_batches)
+        total = torch.zeros((), device=self.device)
+        for i, batch in enumerate(micro_batches):
+            batch = self._prepare(batch)
+            gt, lq = batch['gt'], batch['lq']
+            if self.mixup is not None:
+                gt, lq = self.mixup(gt, lq, rng)
+            sync = (i == n - 1) or not isinstance(self.net_train, DistributedDataParallel)
+            ctx = contextlib.nullcontext() if sync else self.net_train.no_sync()
+            with ctx:
+                with autocast_context(self.device, self.amp):
+                    preds = self.net_train(lq)
+                    if not isinstance(preds, (list, tuple)):
+                        preds = [preds]
+                    loss = sum(self.cri_pix(p.float(), gt) for p in preds) / n
+                self.scaler.scale(loss).backward()
+            total += loss.detach()
+        if self.grad_clip is not None:
+            self.scaler.unscale_(self.optimizer_g)
+            torch.nn.utils.clip_grad_norm_(self.net_g.parameters(), self.grad_clip)
+        self.scaler.step(self.optimizer_g)
+        self.scaler.update()
+        if self.net_g_ema is not None:
+            self.net_g_ema.update(self.net_g)
+        loss_value = float(total)
+        if not np.isfinite(loss_value):
+            raise FloatingPointError(f'the training loss became {loss_value}; lower the learning rate, keep '
+                                     'use_grad_clip on, or check the data (NaN/Inf pixels)')
+        return {'l_pix': loss_value}
+
+    # ------------------------------------------------------------------ inference
+    @property
+    def net_eval(self) -> nn.Module:
+        """The network used for validation/testing (EMA weights when EMA is on)."""
+        return self.net_g_ema.module if self.net_g_ema is not None else self.net_g
+
+    def test(self, lq: torch.Tensor, window_size: int = 8, tile: Optional[int] = None, tile_overlap: int = 32,
+             self_ensemble: bool = False) -> torch.Tensor:
+        """Restore a batch (pad to ``window_size``, forward, crop, clamp) in eval mode."""
+        net = self.net_eval
+        was_training = net.training
+        net.eval()
+        try:
+            return restore(net, lq.to(self.device), multiple=window_size, tile=tile, tile_overlap=tile_overlap,
+                           self_ensemble=self_ensemble, amp=self.amp if self.is_train else None)
+        finally:
+            net.train(was_training)
+
+    # ------------------------------------------------------------------ state
+    def save_network(self, path: str) -> None:
+        """``{'params': ..., ['params_ema': ...]}`` written atomically (official format)."""
+        save_network(path, self.net_g, self.net_g_ema.module if self.net_g_ema is not None else None)
+
+    def load_network_file(self, path: str) -> None:
+        load_network(self.net_g, path, strict=True, param_key='params')
+        if self.net_g_ema is not None:
+            load_network(self.net_g_ema.module, path, strict=True, param_key='params_ema')
+
+    def training_state(self) -> Dict[str, Any]:
+        return {'optimizers': [o.state_dict() for o in self.optimizers],
+                'schedulers': [self.scheduler.state_dict()] if self.scheduler is not None else [],
+                'scaler': self.scaler.state_dict()}
+
+    def load_training_state(self, state: Dict[str, Any]) -> None:
+        for o, s in zip(self.optimizers, state['optimizers']):
+            o.load_state_dict(s)
+        if self.scheduler is not None and state.get('schedulers'):
+            self.scheduler.load_state_dict(state['schedulers'][0])
+        if state.get('scaler'):
+            self.scaler.load_state_dict(state['scaler'])

@@ -1,0 +1,95 @@
+"""Validation: restore every image of a validation set and compute the configured metrics.
+
+Images are split over the ranks (image i on rank ``i % world_size``) and the per-image results
+are gathered, so every rank returns the same averages.  Metrics follow the official semantics:
+with ``use_image: true`` they are computed on the saved 8-bit BGR images; otherwise on the float
+output (clamped, scaled to [0, 255] so Y-channel metrics stay valid; PSNR/SSIM are unchanged by
+the scaling).
+"""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Subset
+from tqdm import tqdm
+
+from basicsr.metrics import calculate_metric
+from basicsr.utils.dist import all_gather_object, get_dist_info
+from basicsr.utils.img_util import imwrite, tensor2img
+
+__all__ = ['validate', 'shard_loader']
+
+logger = logging.getLogger('basicsr')
+
+
+def shard_loader(dataset: Any, rank: int, world_size: int, num_workers: int = 0) -> DataLoader:
+    """Batch-1 loader over this rank's images (``rank, rank + W, ...``)."""
+    subset = Subset(dataset, list(range(rank, len(dataset), world_size)))
+    return DataLoader(subset, batch_size=1, shuffle=False, num_workers=num_workers)
+
+
+def _metric_images(out: torch.Tensor, gt: torch.Tensor, rgb2bgr: bool, use_image: bool) -> Tuple[np.ndarray, np.ndarray]:
+    if use_image:
+        return tensor2img(out, rgb2bgr=rgb2bgr), tensor2img(gt, rgb2bgr=rgb2bgr)
+    sr = tensor2img(out, rgb2bgr=rgb2bgr, out_type=np.float64) * 255.0
+    hr = tensor2img(gt, rgb2bgr=rgb2bgr, out_type=np.float64) * 255.0
+    return sr, hr
+
+
+def _preview(t: torch.Tensor) -> torch.Tensor:
+    """CHW preview for TensorBoard (first 3 channels of a 6-channel dual-pixel input)."""
+    t = t[0].detach().float().cpu().clamp(0, 1)
+    return t[:3] if t.shape[0] > 3 else t
+
+
+def validate(model: Any, loader: DataLoader, dataset_name: str, val_opt: Dict[str, Any], current_iter: int,
+             visualization_dir: Optional[str] = None, tb_logger: Any = None, show_progress: bool = True
+             ) -> Tuple[Dict[str, float], List[Tuple[str, Dict[str, float]]]]:
+    """Run validation on this rank's shard; returns ``(mean metrics, per-image rows)`` gathered over ranks.
+
+    Args:
+        model: object with ``test(lq, window_size, tile, tile_overlap, self_ensemble)``.
+        loader: this rank's shard (see :func:`shard_loader`).
+        dataset_name: used in logs, TensorBoard tags and image folders.
+        val_opt: the ``val`` options.
+        current_iter: iteration (for names and TensorBoard steps).
+        visualization_dir: where ``save_img`` writes images.
+        tb_logger: TensorBoard writer (rank 0) for metrics and a few images.
+    """
+    rank, _ = get_dist_info()
+    metrics = val_opt.get('metrics') or {}
+    bit_depth = getattr(getattr(loader.dataset, 'dataset', loader.dataset), 'bit_depth', 8)
+    out_type = np.uint16 if bit_depth == 16 else np.uint8
+    rows: List[Tuple[str, Dict[str, float]]] = []
+    bar = tqdm(total=len(loader), desc=f'val {dataset_name}', unit='img', leave=False,
+               disable=(rank != 0) or not show_progress)
+    for n, batch in enumerate(loader):
+        name = os.path.splitext(os.path.basename(batch['lq_path'][0]))[0]
+        out = model.test(batch['lq'], window_size=val_opt.get('window_size') or 0, tile=val_opt.get('tile'),
+                         tile_overlap=val_opt.get('tile_overlap', 32), self_ensemble=val_opt.get('self_ensemble', False))
+        values: Dict[str, float] = {}
+        if 'gt' in batch and metrics:
+            sr, hr = _metric_images(out, batch['gt'], val_opt.get('rgb2bgr', True), val_opt.get('use_image', True))
+            for mname, mopt in metrics.items():
+                values[mname] = float(calculate_metric({'img': sr, 'img2': hr}, mopt))
+        rows.append((name, values))
+        if val_opt.get('save_img') and visualization_dir:
+            suffix = f"_{val_opt['suffix']}" if val_opt.get('suffix') else ''
+            imwrite(tensor2img(out, rgb2bgr=True, out_type=out_type),
+                    os.path.join(visualization_dir, name, f'{name}_{current_iter}{suffix}.png'))
+        if tb_logger is not None and n < val_opt.get('tb_images', 3):
+            images = [_preview(batch['lq']), _preview(out)] + ([_preview(batch['gt'])] if 'gt' in batch else [])
+            if len({i.shape for i in images}) == 1:
+                tb_logger.add_images(f'val_{dataset_name}/{name}', torch.stack(images), current_iter)
+        bar.update(1)
+    bar.close()
+    all_rows = [r for part in all_gather_object(rows) for r in part]
+    means = {m: float(np.mean([v[m] for _, v in all_rows])) for m in metrics} if all_rows else {}
+    if tb_logger is not None:
+        for m, v in means.items():
+            tb_logger.add_scalar(f'metrics/{dataset_name}/{m}', v, current_iter)
+    return means, all_rows

@@ -1,0 +1,88 @@
+"""torch.distributed helpers.  Ranks come from torchrun's environment variables.
+
+A single process never touches ``torch.distributed``; every helper here degrades to the
+single-process answer when no process group is initialised.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from datetime import timedelta
+from typing import Any, Callable, Dict, List, Tuple
+
+import torch
+import torch.distributed as dist
+
+__all__ = ['init_dist', 'get_dist_info', 'is_main_process', 'master_only', 'barrier', 'all_gather_object',
+           'reduce_mean', 'cleanup_dist']
+
+
+def init_dist(use_cuda: bool, timeout_minutes: int = 60) -> Tuple[int, int, int]:
+    """Initialise the default process group from torchrun's env (RANK, WORLD_SIZE, LOCAL_RANK).
+
+    NCCL on CUDA, gloo on CPU.  Returns ``(rank, world_size, local_rank)``.
+    """
+    missing = [k for k in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT') if k not in os.environ]
+    if missing:
+        raise RuntimeError(f"--launcher pytorch needs torchrun's environment variables ({', '.join(missing)} unset); "
+                           'start with ./train.sh or torchrun, or use --launcher none')
+    local_rank = int(os.environ['LOCAL_RANK'])
+    if use_cuda:
+        torch.cuda.set_device(local_rank % torch.cuda.device_count())
+    backend = 'nccl' if use_cuda else 'gloo'
+    if not dist.is_initialized():
+        dist.init_process_group(backend=backend, timeout=timedelta(minutes=timeout_minutes))
+    return dist.get_rank(), dist.get_world_size(), local_rank
+
+
+def cleanup_dist() -> None:
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def get_dist_info() -> Tuple[int, int]:
+    """``(rank, world_size)``; ``(0, 1)`` without a process group."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def is_main_process() -> bool:
+    return get_dist_info()[0] == 0
+
+
+def master_only(func: Callable) -> Callable:
+    """Run ``func`` on rank 0 only (returns None elsewhere)."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if is_main_process():
+            return func(*args, **kwargs)
+        return None
+    return wrapper
+
+
+def barrier() -> None:
+    if get_dist_info()[1] > 1:
+        dist.barrier()
+
+
+def all_gather_object(obj: Any) -> List[Any]:
+    """List of ``obj`` from every rank (``[obj]`` in a single process)."""
+    world = get_dist_info()[1]
+    if world == 1:
+        return [obj]
+    out: List[Any] = [None] * world
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def reduce_mean(values: Dict[str, float], device: torch.device) -> Dict[str, float]:
+    """Average scalar values over ranks (for logging)."""
+    world = get_dist_info()[1]
+    if world == 1 or not values:
+        return dict(values)
+    keys = sorted(values)
+    t = torch.tensor([float(values[k]) for k in keys], device=device, dtype=torch.float64)
+    dist.all_reduce(t)
+    t /= world
+    return {k: float(v) for k, v in zip(keys, t.tolist())}
