@@ -215,7 +215,7 @@ def train(opt: Dict[str, Any], args: argparse.Namespace) -> Dict[str, Any]:
     bar = tqdm(total=total, initial=start_iter, desc=opt['name'], unit='it', dynamic_ncols=True,
                disable=rank != 0 or None)
     stage, t_data, t_iter, last = None, 0.0, 0.0, time.time()
-    it = start_iter
+    it, history = start_iter, []
     for it in range(start_iter + 1, total + 1):
         if kill_at and it == kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
@@ -237,6 +237,7 @@ def train(opt: Dict[str, Any], args: argparse.Namespace) -> Dict[str, Any]:
             micro.append(batch)
         t_data += time.time() - t0
         losses = model.optimize_parameters(micro, rng)
+        history.append(losses['l_pix'])
         now = time.time()
         t_iter += now - last
         last = now
@@ -266,7 +267,8 @@ def train(opt: Dict[str, Any], args: argparse.Namespace) -> Dict[str, Any]:
         logger.info('Nothing to do: the run already reached iteration %d.', total)
     if tb is not None:
         tb.close()
-    return {'iter': it, 'best_metrics': best, 'world_size': world}
+    return {'iter': it, 'best_metrics': best, 'world_size': world, 'losses': history,
+            'experiments_root': opt['path']['experiments_root']}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:

@@ -96,8 +96,9 @@ class ImageCleanModel:
             ids = [self.device.index] if self.device.type == 'cuda' else None
             net = DistributedDataParallel(net, device_ids=ids,
                                           find_unused_parameters=self.opt.get('find_unused_parameters', False))
-        if train_opt.get('compile'):
-            net = torch.compile(net)
+        compile_opt = train_opt.get('compile')
+        if compile_opt:
+            net = torch.compile(net, backend=compile_opt if isinstance(compile_opt, str) else 'inductor')
         self.net_train = net
         pixel_opt = train_opt.get('pixel_opt') or {'type': 'L1Loss'}
         self.cri_pix = _build(LOSS_REGISTRY, pixel_opt).to(self.device)

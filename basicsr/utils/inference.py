@@ -68,8 +68,8 @@ def tiled_forward(net: nn.Module, x: torch.Tensor, tile: int, tile_overlap: int 
         compute_device: where the network runs (default: ``x.device``).
         out_channels: output channels (default: inferred from the first tile).
     """
-    if tile % 8:
-        raise ValueError(f'tile must be a multiple of 8, got {tile}')
+    if tile <= 0 or tile % 8:
+        raise ValueError(f'tile must be a positive multiple of 8, got {tile}')
     if not 0 <= tile_overlap < tile:
         raise ValueError(f'tile_overlap must be in [0, tile), got {tile_overlap} for tile {tile}')
     if blend not in ('uniform', 'feather'):
@@ -92,7 +92,7 @@ def tiled_forward(net: nn.Module, x: torch.Tensor, tile: int, tile_overlap: int 
         for n, (i, j) in enumerate(chunk):
             out[..., i:i + th, j:j + tw] += pred[n * b:(n + 1) * b] * weight
             count[..., i:i + th, j:j + tw] += weight
-    return out / count
+    return out.div_(count)
 
 
 def dihedral(x: torch.Tensor, mode: int) -> torch.Tensor:
@@ -133,7 +133,8 @@ def restore(net: nn.Module, x: torch.Tensor, multiple: int = 8, tile: Optional[i
 
     Runs under ``torch.inference_mode()``; the network should be in ``eval()`` mode.
     """
-    compute_device = compute_device or next(net.parameters()).device
+    param = next(net.parameters(), None)
+    compute_device = compute_device or (param.device if param is not None else x.device)
     with torch.inference_mode():
         padded, (h, w) = pad_to_multiple(x, multiple)
 
@@ -141,7 +142,7 @@ def restore(net: nn.Module, x: torch.Tensor, multiple: int = 8, tile: Optional[i
             with autocast_context(compute_device, amp):
                 if tile is not None:
                     return tiled_forward(net, inp, tile, tile_overlap, tile_batch, blend, compute_device)
-                return net(inp.to(compute_device)).float()
+                return net(inp.to(compute_device)).to(inp.device, torch.float32)
 
         out = self_ensemble_forward(forward, padded) if self_ensemble else forward(padded)
         out = out[..., :h, :w]

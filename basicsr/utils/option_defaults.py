@@ -152,7 +152,8 @@ ROOT = Section({
         'pixel_opt': Section(open_check=_check_component('LOSS_REGISTRY'), help='pixel loss: type + args'),
         'ema_decay': Field('float', 0.0, 'EMA of the weights (0 = off), saved as params_ema'),
         'amp': Field(('bool', 'str'), False, 'mixed precision: false, bf16 or fp16', choices=(False, 'bf16', 'fp16')),
-        'compile': Field('bool', False, 'torch.compile the network'),
+        'compile': Field(('bool', 'str'), False, "torch.compile the network: true (inductor) or a backend name "
+                         "(e.g. 'aot_eager' to check graph capture without code generation)"),
         'channels_last': Field('bool', False, 'channels-last memory format'),
         'grad_accum': Field(('int', 'str'), 1, "micro-batches per optimizer step; 'auto' reproduces the global batch of "
                             'num_gpu GPUs (the recipe) with the GPUs at hand'),
