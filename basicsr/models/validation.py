@@ -46,7 +46,7 @@ def _preview(t: torch.Tensor) -> torch.Tensor:
     return t[:3] if t.shape[0] > 3 else t
 
 
-def validate(model: Any, loader: DataLoader, dataset_name: str, val_opt: Dict[str, Any], current_iter: int,
+def validate(model: Any, loader: DataLoader, dataset_name: str, val_opt: Dict[str, Any], current_iter: Optional[int],
              visualization_dir: Optional[str] = None, tb_logger: Any = None, show_progress: bool = True
              ) -> Tuple[Dict[str, float], List[Tuple[str, Dict[str, float]]]]:
     """Run validation on this rank's shard; returns ``(mean metrics, per-image rows)`` gathered over ranks.
@@ -56,8 +56,9 @@ def validate(model: Any, loader: DataLoader, dataset_name: str, val_opt: Dict[st
         loader: this rank's shard (see :func:`shard_loader`).
         dataset_name: used in logs, TensorBoard tags and image folders.
         val_opt: the ``val`` options.
-        current_iter: iteration (for names and TensorBoard steps).
-        visualization_dir: where ``save_img`` writes images.
+        current_iter: iteration (for names and TensorBoard steps); ``None`` when testing.
+        visualization_dir: where ``save_img`` writes images (``<img>/<img>_<iter>.png`` while training,
+            ``<img>.png`` when testing).
         tb_logger: TensorBoard writer (rank 0) for metrics and a few images.
     """
     rank, _ = get_dist_info()
@@ -79,9 +80,9 @@ def validate(model: Any, loader: DataLoader, dataset_name: str, val_opt: Dict[st
         rows.append((name, values))
         if val_opt.get('save_img') and visualization_dir:
             suffix = f"_{val_opt['suffix']}" if val_opt.get('suffix') else ''
-            imwrite(tensor2img(out, rgb2bgr=True, out_type=out_type),
-                    os.path.join(visualization_dir, name, f'{name}_{current_iter}{suffix}.png'))
-        if tb_logger is not None and n < val_opt.get('tb_images', 3):
+            rel = f'{name}{suffix}.png' if current_iter is None else os.path.join(name, f'{name}_{current_iter}{suffix}.png')
+            imwrite(tensor2img(out, rgb2bgr=True, out_type=out_type), os.path.join(visualization_dir, rel))
+        if tb_logger is not None and current_iter is not None and n < val_opt.get('tb_images', 3):
             images = [_preview(batch['lq']), _preview(out)] + ([_preview(batch['gt'])] if 'gt' in batch else [])
             if len({i.shape for i in images}) == 1:
                 tb_logger.add_images(f'val_{dataset_name}/{name}', torch.stack(images), current_iter)
@@ -89,7 +90,7 @@ def validate(model: Any, loader: DataLoader, dataset_name: str, val_opt: Dict[st
     bar.close()
     all_rows = [r for part in all_gather_object(rows) for r in part]
     means = {m: float(np.mean([v[m] for _, v in all_rows])) for m in metrics} if all_rows else {}
-    if tb_logger is not None:
+    if tb_logger is not None and current_iter is not None:
         for m, v in means.items():
             tb_logger.add_scalar(f'metrics/{dataset_name}/{m}', v, current_iter)
     return means, all_rows
