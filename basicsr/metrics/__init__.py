@@ -11,3 +11,12 @@ def calculate_metric(data: Dict[str, Any], opt: Dict[str, Any]) -> float:
     """Compute the metric described by ``opt`` (``type`` + keyword options) on ``data['img']``, ``data['img2']``."""
     kwargs = {k: v for k, v in opt.items() if k != 'type'}
     return METRIC_REGISTRY.get(opt['type'])(data['img'], data['img2'], **kwargs)
+
+# Evaluation protocols of the paper's tables (registered in METRIC_REGISTRY where they are defined).
+from basicsr.metrics.dpdd import calculate_psnr_dpdd, calculate_ssim_dpdd  # noqa: E402
+from basicsr.metrics.matlab_protocols import calculate_psnr_y_matlab, calculate_ssim_y_wang  # noqa: E402
+from basicsr.metrics.realblur import calculate_psnr_realblur, calculate_ssim_realblur  # noqa: E402
+from basicsr.metrics.protocols import PROTOCOLS, get_protocol  # noqa: E402
+
+__all__ += ['calculate_psnr_y_matlab', 'calculate_ssim_y_wang', 'calculate_psnr_realblur', 'calculate_ssim_realblur',
+            'calculate_psnr_dpdd', 'calculate_ssim_dpdd', 'PROTOCOLS', 'get_protocol']

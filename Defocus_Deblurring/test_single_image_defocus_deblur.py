@@ -1,0 +1,69 @@
+"""Restormer single-image defocus deblurring test on DPDD (Table 3, "Restormer (S)", 8-bit).
+
+Run from ``Defocus_Deblurring/`` (official) or from the repository root::
+
+    python test_single_image_defocus_deblur.py [--input_dir ./Datasets/test/DPDD/] \
+        [--result_dir ./results/Single_Image_Defocus_Deblurring/] \
+        [--weights ./pretrained_models/single_image_defocus_deblurring.pth] [--no-save_images]
+
+Reads ``inputC/*.png`` and ``target/*.png`` as 8-bit (16-bit files lose their low byte, as
+OpenCV's default read in the official script), restores, saves uint8 PNGs and reports PSNR, SSIM,
+MAE (and LPIPS when available offline) on the float outputs for all images, indoor and outdoor
+scenes (``indoor_labels.npy``/``outdoor_labels.npy`` in ``--input_dir``).
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import sys
+from typing import List, Optional
+
+try:
+    import basicsr  # noqa: F401
+except ImportError:  # running from a checkout without `pip install -e .`
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from basicsr.metrics.dpdd import build_lpips, dpdd_metrics, dpdd_summaries, load_dpdd_labels  # noqa: E402
+from basicsr.utils.eval_report import MetricTable, list_images  # noqa: E402
+from basicsr.utils.task_script import (add_model_args, load_task_network, match_ground_truth,  # noqa: E402
+                                       resolve_default_paths, restore_files, run_cli, select_device)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OPTION_FILE = os.path.join(HERE, 'Options', 'DefocusDeblur_Single_8bit_Restormer.yml')
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description='Single Image Defocus Deblurring using Restormer')
+    parser.add_argument('--input_dir', default='./Datasets/test/DPDD/', type=str, help='Directory of validation images')
+    parser.add_argument('--result_dir', default='./results/Single_Image_Defocus_Deblurring/', type=str,
+                        help='Directory for results')
+    parser.add_argument('--save_images', action=argparse.BooleanOptionalAction, default=True,
+                        help='save the restored images (default; --no-save_images only scores)')
+    add_model_args(parser, './pretrained_models/single_image_defocus_deblurring.pth')
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> Optional[MetricTable]:
+    """Restore DPDD and report combined/indoor/outdoor scores; returns the table (``None`` without targets)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    resolve_default_paths(args, parser, HERE, ['input_dir', 'result_dir', 'weights'])
+    files = list_images(os.path.join(args.input_dir, 'inputC'), 'DPDD inputC folder')
+    files, gts = match_ground_truth(files, os.path.join(args.input_dir, 'target'), 'DPDD target folder')
+    device = select_device(args.device)
+    net = load_task_network(args.opt or OPTION_FILE, args.weights, device, args.set)
+    protocol = functools.partial(dpdd_metrics, lpips_fn=build_lpips(device)) if gts else None
+
+    table = restore_files(net, files, args.result_dir if args.save_images else None, args, gt_files=gts,
+                          protocol=protocol, out_names=[os.path.basename(p) for p in files], gt_flag='color',
+                          score_float=True, title='DPDD single-image (8-bit)')
+    if table is not None:
+        table.summaries = dpdd_summaries(table.rows, load_dpdd_labels(args.input_dir), table.columns)
+        print(table.format())
+        table.save(args.result_dir)
+    return table
+
+
+if __name__ == '__main__':
+    sys.exit(run_cli(main))

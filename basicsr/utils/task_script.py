@@ -1,0 +1,198 @@
+"""Building blocks of the per-task test scripts (``<Task>/test*.py``), so the scripts stay thin.
+
+* Command-line handling: the common model arguments (``--weights``, ``--opt``, ``--set``,
+  ``--tile``, ``--tile_overlap``, ``--self_ensemble``, ``--device``) and resolution of default
+  paths relative to the script's own folder (the official defaults such as ``./Datasets/`` are
+  relative to the task folder; resolving them against the script lets the scripts run from the
+  repository root too).  Paths given on the command line are taken as they are (relative to the
+  current directory).
+* :func:`load_task_network`: network from the task YAML's ``network_g`` + official weights, via
+  :func:`basicsr.utils.inference.build_model`.
+* :func:`restore_image`: numpy RGB image -> restored tensor via :func:`basicsr.utils.inference.restore`.
+* :func:`run_cli`: run a script's ``main`` and turn missing-file/option errors into one clear line.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from basicsr.utils.eval_report import MetricTable, list_images, pair_files, require_file
+from basicsr.utils.img_util import imread, imwrite, tensor2img
+from basicsr.utils.inference import build_model, restore
+
+__all__ = ['add_model_args', 'resolve_default_paths', 'select_device', 'load_task_network', 'read_rgb',
+           'restore_image', 'restore_files', 'match_ground_truth', 'png_name', 'run_cli', 'parse_sigmas']
+
+logger = logging.getLogger('basicsr')
+
+
+def add_model_args(parser: argparse.ArgumentParser, weights_default: str, weights_help: str = '') -> None:
+    """Add the arguments shared by every test script.
+
+    Args:
+        parser: the script's parser.
+        weights_default: official default of ``--weights`` (relative to the task folder).
+        weights_help: extra help text for ``--weights``.
+    """
+    parser.add_argument('--weights', default=weights_default,
+                        help=f'official .pth checkpoint ({{"params": state_dict}}). {weights_help}'.strip())
+    parser.add_argument('--opt', default=None,
+                        help="option YAML whose network_g builds the model (default: the task's official YAML "
+                             'in Options/, next to this script)')
+    parser.add_argument('--set', nargs='*', default=[], metavar='KEY=VALUE',
+                        help='overrides of the option file, e.g. network_g.dim=8 (values parsed as YAML)')
+    parser.add_argument('--tile', type=int, default=None, help='restore in tiles of this size (multiple of 8)')
+    parser.add_argument('--tile_overlap', type=int, default=32, help='overlap between tiles')
+    parser.add_argument('--self_ensemble', action='store_true', help='average over the 8 flips/rotations (x8)')
+    parser.add_argument('--device', default='auto', help="'auto' (CUDA if available), 'cpu', 'cuda', 'cuda:1', ...")
+
+
+def resolve_default_paths(args: argparse.Namespace, parser: argparse.ArgumentParser, base_dir: str,
+                          names: Iterable[str]) -> None:
+    """Make the arguments ``names`` that still hold their (relative) default relative to ``base_dir``."""
+    for name in names:
+        value, default = getattr(args, name), parser.get_default(name)
+        if isinstance(value, str) and value == default and not os.path.isabs(value):
+            setattr(args, name, os.path.normpath(os.path.join(base_dir, value)))
+
+
+def select_device(name: str = 'auto') -> torch.device:
+    """``torch.device`` from ``--device`` ('auto' = CUDA when available, else CPU)."""
+    if name == 'auto':
+        return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    device = torch.device(name)
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise RuntimeError(f"--device {name}: CUDA is not available on this machine; use --device cpu")
+    return device
+
+
+def load_task_network(opt_path: str, weights: str, device: torch.device, overrides: Sequence[str] = ()) -> nn.Module:
+    """Build the network of ``opt_path``'s ``network_g`` (after ``overrides``) and load ``weights``.
+
+    Raises:
+        FileNotFoundError: naming the option file or the weights file when one is missing.
+    """
+    from basicsr.utils.options import parse
+
+    require_file(opt_path, 'Option file')
+    require_file(weights, 'Weights file', 'Download the official checkpoint (see the task README) or pass --weights.')
+    opt = parse(opt_path, is_train=False, overrides=list(overrides))
+    logger.info('Building %s from %s, weights %s', opt['network_g'].get('type'), opt_path, weights)
+    return build_model(opt['network_g'], weights, device=device)
+
+
+def read_rgb(path: str, flag: str = 'color') -> np.ndarray:
+    """Read an image as float32 HWC in [0, 1], **RGB** (HW1 for gray); ``flag`` as :func:`imread`."""
+    img = imread(path, flag=flag, float32=True)
+    return np.ascontiguousarray(img[..., ::-1]) if img.shape[2] == 3 else img
+
+
+def restore_image(net: nn.Module, img: np.ndarray, args: argparse.Namespace,
+                  device: Optional[torch.device] = None) -> torch.Tensor:
+    """Restore one HWC (RGB) float image with the options in ``args``; returns a 1CHW tensor in [0, 1] on the CPU."""
+    x = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).float()[None]
+    device = device or next(net.parameters()).device
+    out = restore(net, x.to(device), multiple=8, tile=args.tile, tile_overlap=args.tile_overlap,
+                  self_ensemble=args.self_ensemble, compute_device=device)
+    return out.cpu()
+
+
+def match_ground_truth(inputs: Sequence[str], gt_dir: str,
+                       what: str = 'target folder') -> Tuple[List[str], Optional[List[str]]]:
+    """Pair ``inputs`` with the images of ``gt_dir`` (by name, else natural order).
+
+    Returns ``(inputs, targets)`` in matching order, or ``(inputs, None)`` with a warning when
+    ``gt_dir`` does not exist (results are then saved but not scored).
+    """
+    if not os.path.isdir(gt_dir):
+        logger.warning('No ground truth at %s: results are saved but not scored.', gt_dir)
+        return list(inputs), None
+    pairs = pair_files(inputs, list_images(gt_dir, what))
+    return [p for p, _ in pairs], [t for _, t in pairs]
+
+
+def png_name(path: str) -> str:
+    """Output file name of an input: its base name with a ``.png`` extension (official rule)."""
+    return os.path.splitext(os.path.basename(path))[0] + '.png'
+
+
+def restore_files(net: nn.Module, inputs: Sequence[str], out_dir: Optional[str], args: argparse.Namespace, *,
+                  gt_files: Optional[Sequence[str]] = None,
+                  protocol: Optional[Callable[..., Dict[str, float]]] = None,
+                  load: Callable[[str], np.ndarray] = read_rgb, out_names: Optional[Sequence[str]] = None,
+                  out_dtype: type = np.uint8, gt_flag: str = 'color', score_float: bool = False,
+                  title: str = '') -> Optional[MetricTable]:
+    """Restore ``inputs`` one by one, save the results and score them against ``gt_files``.
+
+    Args:
+        net: the network (``eval()``, on its device).
+        inputs: input files (natural order); ``load(path)`` turns one into an HWC RGB float image.
+        out_dir: folder for the restored images (``None``: do not save).
+        args: parsed arguments with ``tile``, ``tile_overlap``, ``self_ensemble``.
+        gt_files: ground truth, one per input (``None``: no metrics).
+        protocol: ``(restored, gt) -> {metric: value}`` on BGR HWC arrays.
+        out_names: output file names (default: input name with ``.png``).
+        out_dtype: ``np.uint8`` or ``np.uint16`` (16-bit tasks).
+        gt_flag: :func:`imread` flag for the ground truth.
+        score_float: score the clamped float output against the float ground truth (DPDD) instead
+            of the saved integer image against the integer ground truth (all other tasks).
+        title: progress-bar and table title.
+
+    Returns:
+        The metric table (per image + ``mean``), or ``None`` without ground truth.
+    """
+    from tqdm import tqdm
+
+    if gt_files is not None and len(gt_files) != len(inputs):
+        raise ValueError(f'{len(inputs)} inputs but {len(gt_files)} ground-truth images')
+    names = list(out_names) if out_names is not None else [png_name(p) for p in inputs]
+    table = MetricTable(title) if gt_files is not None and protocol is not None else None
+    for i, path in enumerate(tqdm(inputs, desc=title or 'restoring')):
+        out = restore_image(net, load(path), args)
+        saved = tensor2img(out, rgb2bgr=True, out_type=out_dtype)
+        if out_dir is not None:
+            imwrite(saved, os.path.join(out_dir, names[i]))
+        if table is not None:
+            if score_float:
+                restored, gt = tensor2img(out, rgb2bgr=True, out_type=np.float32), imread(gt_files[i], gt_flag)
+            else:
+                restored, gt = saved, imread(gt_files[i], gt_flag, float32=False)
+            if restored.ndim == 2:
+                restored = restored[..., None]
+            table.add(names[i], protocol(restored, gt))
+    if table is not None and table.rows:
+        table.add_summary('mean')
+    return table
+
+
+def parse_sigmas(text: str) -> List[int]:
+    """``'15,25,50'`` -> ``[15, 25, 50]`` (an argparse ``type``)."""
+    try:
+        sigmas = [int(s) for s in str(text).split(',') if s.strip()]
+    except ValueError:
+        sigmas = []
+    if not sigmas:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 15,25,50, got '{text}'")
+    return sigmas
+
+
+def run_cli(main: Callable[[Optional[List[str]]], object], argv: Optional[List[str]] = None) -> int:
+    """Run ``main(argv)`` with INFO logging; missing files and bad options end with one error line (exit 2)."""
+    from basicsr.utils.checkpoint import CheckpointError
+    from basicsr.utils.option_schema import OptionError
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format='%(levelname)s: %(message)s')
+    try:
+        main(argv)
+    except (FileNotFoundError, CheckpointError, OptionError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+    return 0
