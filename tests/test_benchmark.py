@@ -1,0 +1,26 @@
+"""The benchmark script runs and reports what the stage-aware loader saves."""
+from __future__ import annotations
+
+import os
+import sys
+
+from conftest import REPO_ROOT
+
+sys.path.insert(0, os.path.join(REPO_ROOT, 'scripts'))
+import benchmark  # noqa: E402
+
+
+def test_loader_benchmark_counts_decoded_images(capsys):
+    rows = benchmark.main(['loader', '--workers', '0', '--stages', '6', '--iters', '2', '--warmup', '1',
+                           '--images', '8'])
+    by_mode = {r['mode']: r for r in rows}
+    assert by_mode['official']['decoded_images_per_iter'] == 16  # 8 pairs of 384x384 crops, 7 thrown away
+    assert by_mode['stage_aware']['decoded_images_per_iter'] == 2
+    assert by_mode['stage_aware']['patch'] == by_mode['official']['patch'] == 384
+    assert 'stage-aware / official throughput' in capsys.readouterr().out
+
+
+def test_train_step_benchmark():
+    row = benchmark.main(['train_step', '--device', 'cpu', '--dim', '8', '--num_blocks', '1', '1', '1', '1',
+                          '--refinement', '1', '--batch', '1', '--patch', '16', '--iters', '1', '--warmup', '1'])
+    assert row['ms_per_iter'] > 0 and row['samples_per_s'] > 0
