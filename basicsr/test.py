@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import sys
-from typing import Any, Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 if __package__ in (None, ''):  # executed as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -33,9 +33,9 @@ from basicsr.data.progressive import ProgressiveSchedule
 from basicsr.models import build_model
 from basicsr.models.image_restoration_model import official_progressive_crop
 from basicsr.models.resume import find_resume_state, net_path, rng_state, save_checkpoint, set_rng_state
-from basicsr.models.validation import shard_loader, validate
+from basicsr.models.validation import format_table, shard_loader, validate
 from basicsr.utils.checkpoint import load_checkpoint_file
-from basicsr.utils.dist import all_gather_object, barrier, cleanup_dist, get_dist_info, init_dist, reduce_mean
+from basicsr.utils.dist import all_gather_object, barrier, cleanup_dist, init_dist, reduce_mean
 from basicsr.utils.logger import MessageLogger, close_file_handlers, get_root_logger, init_tb_logger, \
     init_wandb_logger
 from basicsr.utils.options import dict2str, dump_options, parse
@@ -124,11 +124,17 @@ def _build_val_sets(opt: Dict[str, Any], rank: int, world: int) -> List[Tuple[st
 
 
 def _run_validation(model: Any, val_sets: List[Tuple[str, Any]], opt: Dict[str, Any], it: int, tb: Any,
-                    best: Dict[str, Dict[str, Any]]) -> None:
+                    best: Dict[str, Dict[str, Any]], final: bool = False) -> None:
     for name, loader in val_sets:
-        means, _ = validate(model, loader, name, opt['val'], it, opt['path']['visualization'], tb)
+        means, rows = validate(model, loader, name, opt['val'], it, opt['path']['visualization'], tb,
+                               input_metrics=final)
+        if final and rows:
+            logger.info('Final validation on %s (iteration %d; *_input = the degraded input):\n%s', name, it,
+                        format_table(rows, means))
         parts = []
         for m, v in means.items():
+            if m.endswith('_input'):
+                continue
             key = f'{name}/{m}'
             record = best.get(key)
             higher_better = not m.lower().startswith(('mae', 'lpips', 'l1', 'mse'))
@@ -252,16 +258,16 @@ def train(opt: Dict[str, Any], args: argparse.Namespace) -> Dict[str, Any]:
             t_data = t_iter = 0.0
         if it % log_cfg['save_checkpoint_freq'] == 0 and it != total:
             checkpoint(it)
-        if val_sets and val_freq and it % val_freq == 0:
+        if val_sets and val_freq and it % val_freq == 0 and it != total:
             _run_validation(model, val_sets, opt, it, tb, best)
     bar.close()
 
     if it == total and start_iter < total:
+        if val_sets:
+            _run_validation(model, val_sets, opt, total, tb, best, final=True)
         checkpoint(total)
         if rank == 0:
             model.save_network(net_path(opt['path']['models'], 'latest'))
-        if val_sets and not (val_freq and total % val_freq == 0):
-            _run_validation(model, val_sets, opt, total, tb, best)
         logger.info('Training finished at iteration %d.', total)
     else:
         logger.info('Nothing to do: the run already reached iteration %d.', total)

@@ -36,7 +36,8 @@ def spec_keys(inp: int = 3, out: int = 3, dim: int = 48, blocks=(4, 6, 6, 8), re
             if with_bias_ln:
                 keys.append((p + 'norm1.body.bias', (w,)))
             keys.extend([(p + 'attn.temperature', (h, 1, 1)), (p + 'attn.qkv.weight', (3 * w, w, 1, 1)),
-                         (p + 'attn.qkv_dwconv.weight', (3 * w, 1, 3, 3)), (p + 'attn.project_out.weight', (w, w, 1, 1)),
+                         (p + 'attn.qkv_dwconv.weight', (3 * w, 1, 3, 3)),
+                         (p + 'attn.project_out.weight', (w, w, 1, 1)),
                          (p + 'norm2.body.weight', (w,))])
             if with_bias_ln:
                 keys.append((p + 'norm2.body.bias', (w,)))

@@ -80,6 +80,7 @@ def test_tiny_training_end_to_end_loss_falls(tmp_path):
     assert sorted(os.listdir(os.path.join(exp, 'training_states'))) == ['20.state', '40.state']
     log = open([os.path.join(exp, f) for f in os.listdir(exp) if f.endswith('.log')][0]).read()
     assert 'Stage 2/2 from iteration 21: patch 32x32' in log and 'Validation ValSet at iter 40 # psnr:' in log
+    assert 'Final validation on ValSet' in log and 'psnr_input' in log  # per-image table with the input baseline
     assert 'eta:' in log and 'l_pix:' in log
     assert os.listdir(os.path.join(str(tmp_path), 'tb_logger', 'e2e'))  # TensorBoard events
     assert out['best_metrics']['ValSet/psnr']['iter'] == 40
@@ -128,6 +129,9 @@ def test_gradient_accumulation_equals_big_batch(tmp_path):
     acc = main(['-opt', write_options(tmp_path / 'acc', name='acc', num_gpu=2, train__grad_accum='auto',
                                       **dict(base, datasets__train__mini_batch_sizes=[2, 2]))])
     assert acc['losses'] == pytest.approx(big['losses'], rel=1e-5)
+    log = open([os.path.join(acc['experiments_root'], f) for f in os.listdir(acc['experiments_root'])
+                if f.endswith('.log')][0]).read()
+    assert '2 per process x 2 accumulation x 1 process(es) = global batch 4' in log
     assert max_diff(weights(big['experiments_root']), weights(acc['experiments_root'])) < 1e-5
 
 

@@ -23,7 +23,8 @@ class Dataset_SingleImage(ImageDataset):
             raise ValueError('Dataset_SingleImage has no ground truth and cannot be used for training.')
         super().__init__(dict(opt, phase=opt.get('phase') or 'test'))
         root = self.opt['dataroot_lq']
-        keys = paths_from_lmdb(root, 'dataroot_lq') if self.backend == 'lmdb' else paths_from_folder(root, 'dataroot_lq')
+        lister = paths_from_lmdb if self.backend == 'lmdb' else paths_from_folder
+        keys = lister(root, 'dataroot_lq')
         self.paths = [{'lq_path': k} for k in keys]
         self.flag = 'grayscale' if opt.get('color') == 'gray' else 'color'
         self._make_client({'lq': root})

@@ -21,7 +21,7 @@ from basicsr.metrics import calculate_metric
 from basicsr.utils.dist import all_gather_object, get_dist_info
 from basicsr.utils.img_util import imwrite, tensor2img
 
-__all__ = ['validate', 'shard_loader']
+__all__ = ['validate', 'shard_loader', 'format_table']
 
 logger = logging.getLogger('basicsr')
 
@@ -32,7 +32,8 @@ def shard_loader(dataset: Any, rank: int, world_size: int, num_workers: int = 0)
     return DataLoader(subset, batch_size=1, shuffle=False, num_workers=num_workers)
 
 
-def _metric_images(out: torch.Tensor, gt: torch.Tensor, rgb2bgr: bool, use_image: bool) -> Tuple[np.ndarray, np.ndarray]:
+def _metric_images(out: torch.Tensor, gt: torch.Tensor, rgb2bgr: bool,
+                   use_image: bool) -> Tuple[np.ndarray, np.ndarray]:
     if use_image:
         return tensor2img(out, rgb2bgr=rgb2bgr), tensor2img(gt, rgb2bgr=rgb2bgr)
     sr = tensor2img(out, rgb2bgr=rgb2bgr, out_type=np.float64) * 255.0
@@ -47,8 +48,8 @@ def _preview(t: torch.Tensor) -> torch.Tensor:
 
 
 def validate(model: Any, loader: DataLoader, dataset_name: str, val_opt: Dict[str, Any], current_iter: Optional[int],
-             visualization_dir: Optional[str] = None, tb_logger: Any = None, show_progress: bool = True
-             ) -> Tuple[Dict[str, float], List[Tuple[str, Dict[str, float]]]]:
+             visualization_dir: Optional[str] = None, tb_logger: Any = None, show_progress: bool = True,
+             input_metrics: bool = False) -> Tuple[Dict[str, float], List[Tuple[str, Dict[str, float]]]]:
     """Run validation on this rank's shard; returns ``(mean metrics, per-image rows)`` gathered over ranks.
 
     Args:
@@ -60,6 +61,8 @@ def validate(model: Any, loader: DataLoader, dataset_name: str, val_opt: Dict[st
         visualization_dir: where ``save_img`` writes images (``<img>/<img>_<iter>.png`` while training,
             ``<img>.png`` when testing).
         tb_logger: TensorBoard writer (rank 0) for metrics and a few images.
+        input_metrics: also measure the degraded input against the target (``<metric>_input``), as a
+            baseline; skipped when the input and target differ in shape (dual-pixel).
     """
     rank, _ = get_dist_info()
     metrics = val_opt.get('metrics') or {}
@@ -71,16 +74,23 @@ def validate(model: Any, loader: DataLoader, dataset_name: str, val_opt: Dict[st
     for n, batch in enumerate(loader):
         name = os.path.splitext(os.path.basename(batch['lq_path'][0]))[0]
         out = model.test(batch['lq'], window_size=val_opt.get('window_size') or 0, tile=val_opt.get('tile'),
-                         tile_overlap=val_opt.get('tile_overlap', 32), self_ensemble=val_opt.get('self_ensemble', False))
+                         tile_overlap=val_opt.get('tile_overlap', 32),
+                         self_ensemble=val_opt.get('self_ensemble', False))
         values: Dict[str, float] = {}
         if 'gt' in batch and metrics:
             sr, hr = _metric_images(out, batch['gt'], val_opt.get('rgb2bgr', True), val_opt.get('use_image', True))
             for mname, mopt in metrics.items():
                 values[mname] = float(calculate_metric({'img': sr, 'img2': hr}, mopt))
+            if input_metrics and batch['lq'].shape == batch['gt'].shape:
+                lq, _ = _metric_images(batch['lq'].clamp(0, 1), batch['gt'], val_opt.get('rgb2bgr', True),
+                                       val_opt.get('use_image', True))
+                for mname, mopt in metrics.items():
+                    values[f'{mname}_input'] = float(calculate_metric({'img': lq, 'img2': hr}, mopt))
         rows.append((name, values))
         if val_opt.get('save_img') and visualization_dir:
             suffix = f"_{val_opt['suffix']}" if val_opt.get('suffix') else ''
-            rel = f'{name}{suffix}.png' if current_iter is None else os.path.join(name, f'{name}_{current_iter}{suffix}.png')
+            rel = (f'{name}{suffix}.png' if current_iter is None
+                   else os.path.join(name, f'{name}_{current_iter}{suffix}.png'))
             imwrite(tensor2img(out, rgb2bgr=True, out_type=out_type), os.path.join(visualization_dir, rel))
         if tb_logger is not None and current_iter is not None and n < val_opt.get('tb_images', 3):
             images = [_preview(batch['lq']), _preview(out)] + ([_preview(batch['gt'])] if 'gt' in batch else [])
@@ -89,8 +99,24 @@ def validate(model: Any, loader: DataLoader, dataset_name: str, val_opt: Dict[st
         bar.update(1)
     bar.close()
     all_rows = [r for part in all_gather_object(rows) for r in part]
-    means = {m: float(np.mean([v[m] for _, v in all_rows])) for m in metrics} if all_rows else {}
+    keys = [k for k in (all_rows[0][1] if all_rows else {})]
+    means = {k: float(np.mean([v[k] for _, v in all_rows])) for k in keys}
     if tb_logger is not None and current_iter is not None:
         for m, v in means.items():
+            if m.endswith('_input'):
+                continue
             tb_logger.add_scalar(f'metrics/{dataset_name}/{m}', v, current_iter)
     return means, all_rows
+
+
+def format_table(rows: List[Tuple[str, Dict[str, float]]], means: Dict[str, float], max_rows: int = 50) -> str:
+    """Per-image table (up to ``max_rows`` rows) and the mean, one column per metric."""
+    keys = list(means)
+    width = max([len(name) for name, _ in rows[:max_rows]] + [6])
+    lines = [f"{'image':<{width}}  " + '  '.join(f'{k:>12}' for k in keys)]
+    for name, vals in rows[:max_rows]:
+        lines.append(f'{name:<{width}}  ' + '  '.join(f'{vals[k]:12.4f}' for k in keys))
+    if len(rows) > max_rows:
+        lines.append(f'... {len(rows) - max_rows} more images')
+    lines.append(f"{'mean':<{width}}  " + '  '.join(f'{means[k]:12.4f}' for k in keys))
+    return '\n'.join(lines)

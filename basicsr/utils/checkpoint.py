@@ -72,7 +72,8 @@ def _strip_prefixes(state: Mapping[str, torch.Tensor]) -> Dict[str, torch.Tensor
     return out
 
 
-def extract_state_dict(ckpt: Any, param_key: Optional[str] = 'params', path: str = '<memory>') -> Dict[str, torch.Tensor]:
+def extract_state_dict(ckpt: Any, param_key: Optional[str] = 'params',
+                       path: str = '<memory>') -> Dict[str, torch.Tensor]:
     """Return the network state dict inside a loaded checkpoint.
 
     Args:

@@ -149,9 +149,10 @@ def restore(net: nn.Module, x: torch.Tensor, multiple: int = 8, tile: Optional[i
         return out.clamp_(0, 1) if clamp else out
 
 
-def build_model(network_opt: Dict[str, Any], weights: Optional[str] = None, device: Union[str, torch.device] = 'cpu',
+def build_model(network_opt: Dict[str, Any], weights: Optional[str] = None,
+                device: Union[str, torch.device] = 'cpu',
                 param_key: str = 'params', strict: bool = True) -> nn.Module:
-    """Build ``network_opt`` (a ``network_g`` block) from the registry, load ``weights``, ``eval()``, move to ``device``."""
+    """Build a ``network_g`` block from the registry, load ``weights``, switch to ``eval()``, move to ``device``."""
     from basicsr.models.archs import build_network
     from basicsr.utils.checkpoint import load_network
 
@@ -159,4 +160,3 @@ def build_model(network_opt: Dict[str, Any], weights: Optional[str] = None, devi
     if weights:
         load_network(net, weights, strict=strict, param_key=param_key)
     return net.eval().to(device)
-

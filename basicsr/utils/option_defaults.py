@@ -37,7 +37,7 @@ DATASET = Section({
     'iters': Field('list[int]', None, 'iterations of each progressive stage (sum = train.total_iter)'),
     'gt_size': Field('int', None, 'largest training patch (= max(gt_sizes))'),
     'gt_sizes': Field('list[int]', None, 'patch size of each progressive stage'),
-    'progressive_mode': Field('str', 'stage_aware', 'stage_aware: the loader yields each stage\'s batch and patch; '
+    'progressive_mode': Field('str', 'stage_aware', "stage_aware: the loader yields each stage's batch and patch; "
                               'official: load batch_size_per_gpu x gt_size crops and subsample in the loop',
                               choices=('stage_aware', 'official')),
     'dataset_enlarge_ratio': Field('int', 1, 'repeat the training set this many times per epoch'),
@@ -155,8 +155,8 @@ ROOT = Section({
         'compile': Field(('bool', 'str'), False, "torch.compile the network: true (inductor) or a backend name "
                          "(e.g. 'aot_eager' to check graph capture without code generation)"),
         'channels_last': Field('bool', False, 'channels-last memory format'),
-        'grad_accum': Field(('int', 'str'), 1, "micro-batches per optimizer step; 'auto' reproduces the global batch of "
-                            'num_gpu GPUs (the recipe) with the GPUs at hand'),
+        'grad_accum': Field(('int', 'str'), 1, "micro-batches per optimizer step; 'auto' reproduces the global "
+                            'batch of num_gpu GPUs (the recipe) with the GPUs at hand'),
     }),
     'val': Section({
         'window_size': Field('int', 8, 'pad inputs to a multiple of this (0: no padding)'),

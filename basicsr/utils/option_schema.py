@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import inspect
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 __all__ = ['OptionError', 'Field', 'Section', 'REQUIRED', 'validate_and_fill', 'check_component_kwargs',
            'unknown_key_error']

@@ -83,4 +83,3 @@ METRIC_REGISTRY = Registry('metric')
 SCHEDULER_REGISTRY = Registry('scheduler')
 #: Optimizers ``cls(params, **kwargs)``, named in ``train.optim_g.type``.
 OPTIMIZER_REGISTRY = Registry('optimizer')
-

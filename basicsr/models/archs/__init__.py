@@ -10,6 +10,6 @@ __all__ = ['Restormer', 'build_network']
 
 
 def build_network(opt: Dict[str, Any]) -> nn.Module:
-    """Build the architecture named by ``opt['type']`` with the remaining keys as arguments (``opt`` is not modified)."""
+    """Build the architecture ``opt['type']`` with the other keys as arguments (``opt`` is not modified)."""
     kwargs = {k: v for k, v in opt.items() if k != 'type'}
     return ARCH_REGISTRY.get(opt['type'])(**kwargs)
