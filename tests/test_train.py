@@ -87,7 +87,8 @@ def test_tiny_training_end_to_end_loss_falls(tmp_path):
 
 
 def _run_subprocess(args, env_extra=None):
-    env = dict(os.environ, **(env_extra or {}))
+    # CPU results are bitwise reproducible for a fixed thread count; the in-process runs use 1 thread (conftest)
+    env = dict(os.environ, OMP_NUM_THREADS='1', **(env_extra or {}))
     env['PYTHONPATH'] = REPO_ROOT + os.pathsep + env.get('PYTHONPATH', '')
     return subprocess.run([sys.executable, os.path.join(REPO_ROOT, 'basicsr', 'train.py')] + args, env=env,
                           capture_output=True, text=True, timeout=600)

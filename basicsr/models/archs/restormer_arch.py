@@ -45,11 +45,13 @@ class WithBias_LayerNorm(nn.Module):
 
     def __init__(self, normalized_shape: int) -> None:
         super().__init__()
+        self.normalized_shape = (normalized_shape,)  # a plain tuple: stays static when traced (ONNX export)
         self.weight = nn.Parameter(torch.ones(normalized_shape))
         self.bias = nn.Parameter(torch.zeros(normalized_shape))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.layer_norm(x.permute(0, 2, 3, 1), (x.shape[1],), self.weight, self.bias, _LN_EPS).permute(0, 3, 1, 2)
+        y = F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias, _LN_EPS)
+        y = y.permute(0, 3, 1, 2)
         return y if x.is_contiguous(memory_format=torch.channels_last) else y.contiguous()
 
 
