@@ -194,3 +194,11 @@ def test_torchrun_two_processes_gloo(tmp_path):
     proc = subprocess.run(cmd + ['--auto_resume'], env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'Resuming from' in proc.stderr and "(iteration 3)" in proc.stderr
+
+
+def test_official_gpu_count_on_fewer_processes_logs_the_global_batch(tmp_path):
+    out = main(['-opt', write_options(tmp_path, total_iter=2, name='eight', with_val=False, num_gpu=8)])
+    exp = out['experiments_root']
+    log = open([os.path.join(exp, f) for f in os.listdir(exp) if f.endswith('.log')][0]).read()
+    assert 'The options describe 8 GPUs; with 1 process(es) the global batch is 4' in log
+    assert "train.grad_accum: auto to keep the recipe's 32" in log
