@@ -162,7 +162,9 @@ def train(opt: Dict[str, Any], args: argparse.Namespace) -> Dict[str, Any]:
     logger.info('Options:\n%s', dict2str(opt))
 
     resume = _load_resume(opt, args)
+    torch.manual_seed(seed)  # identical initial weights (and EMA copies) on every rank
     model = build_model(opt, device, distributed)
+    set_random_seed(seed + rank)
     start_iter, best = 0, {}
     rng = np.random.default_rng([seed, rank, 1])
     if resume is not None:

@@ -176,7 +176,7 @@ def test_warmup_and_lr_follow_the_official_rule(tmp_path):
 
 
 def test_torchrun_two_processes_gloo(tmp_path):
-    path = write_options(tmp_path, total_iter=6, name='ddp', logger__save_checkpoint_freq=3)
+    path = write_options(tmp_path, total_iter=6, name='ddp', logger__save_checkpoint_freq=3, train__ema_decay=0.9)
     env = dict(os.environ, PYTHONPATH=REPO_ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''), OMP_NUM_THREADS='1')
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2',
            os.path.join(REPO_ROOT, 'basicsr', 'train.py'), '-opt', path, '--launcher', 'pytorch']

@@ -110,3 +110,16 @@ def test_train_sh_runs_one_cpu_process(tmp_path):
     assert os.path.exists(tmp_path / 'experiments' / 'sh' / 'models' / 'net_g_latest.pth')
     bad = subprocess.run([os.path.join(REPO_ROOT, 'train.sh')], capture_output=True, text=True)
     assert bad.returncode == 2 and 'usage' in bad.stderr
+
+
+def test_non_finite_loss_stops_before_the_step(tmp_path):
+    from basicsr.models import build_model
+    from basicsr.utils.options import parse
+    from test_train import write_options
+    opt = parse(write_options(tmp_path, total_iter=2, name='nan', with_val=False), root_path=str(tmp_path))
+    model = build_model(opt, torch.device('cpu'))
+    before = {k: v.clone() for k, v in model.net_g.state_dict().items()}
+    bad = {'lq': torch.full((2, 3, 16, 16), float('nan')), 'gt': torch.zeros(2, 3, 16, 16)}
+    with pytest.raises(FloatingPointError, match='loss became nan'):
+        model.optimize_parameters([bad], np.random.default_rng(0))
+    assert all(torch.equal(v, before[k]) for k, v in model.net_g.state_dict().items())

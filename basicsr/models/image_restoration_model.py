@@ -170,6 +170,10 @@ class ImageCleanModel:
                     loss = sum(self.cri_pix(p.float(), gt) for p in preds) / n
                 self.scaler.scale(loss).backward()
             total += loss.detach()
+        if self.amp != 'fp16' and not torch.isfinite(total):
+            # Stop before the step so the weights (and the last checkpoint) stay usable.
+            raise FloatingPointError(f'the training loss became {float(total)}; lower the learning rate, keep '
+                                     'use_grad_clip on, or check the data (NaN/Inf pixels)')
         if self.grad_clip is not None:
             self.scaler.unscale_(self.optimizer_g)
             torch.nn.utils.clip_grad_norm_(self.net_g.parameters(), self.grad_clip)
@@ -177,11 +181,8 @@ class ImageCleanModel:
         self.scaler.update()
         if self.net_g_ema is not None:
             self.net_g_ema.update(self.net_g)
-        loss_value = float(total)
-        if not np.isfinite(loss_value):
-            raise FloatingPointError(f'the training loss became {loss_value}; lower the learning rate, keep '
-                                     'use_grad_clip on, or check the data (NaN/Inf pixels)')
-        return {'l_pix': loss_value}
+        # fp16: the grad scaler skips steps with non-finite gradients and lowers its scale.
+        return {'l_pix': float(total)}
 
     # ------------------------------------------------------------------ inference
     @property
