@@ -151,6 +151,7 @@ def train(opt: Dict[str, Any], args: argparse.Namespace) -> Dict[str, Any]:
     seed = _resolve_seed(opt)
     set_random_seed(seed + rank)
     if opt.get('deterministic'):
+        os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')  # required by deterministic cuBLAS
         torch.use_deterministic_algorithms(True)
     torch.backends.cudnn.benchmark = bool(opt.get('cudnn_benchmark', True)) and not opt.get('deterministic')
 
