@@ -71,7 +71,7 @@ def select_device(opt: Dict[str, Any], launcher: str) -> Tuple[torch.device, boo
                                              opt['num_gpu'])
     if launcher == 'pytorch':
         rank, world, local_rank = init_dist(use_cuda)
-        device = torch.device('cuda', local_rank % torch.cuda.device_count()) if use_cuda else torch.device('cpu')
+        device = torch.device('cuda', local_rank) if use_cuda else torch.device('cpu')
         return device, world > 1, rank, world
     return (torch.device('cuda', 0) if use_cuda else torch.device('cpu')), False, 0, 1
 
@@ -89,30 +89,51 @@ def _resolve_seed(opt: Dict[str, Any]) -> int:
     return int(seed)
 
 
+def _tb_dir(opt: Dict[str, Any]) -> str:
+    return os.path.join(opt['path']['root'], 'tb_logger', opt['name'])
+
+
 def _prepare_experiment_dir(opt: Dict[str, Any], args: argparse.Namespace, rank: int) -> None:
+    """Create the experiment folders (rank 0); refuse to reuse an existing one unless resuming or archiving.
+
+    Rank 0 decides and every rank raises the same clear error, so no rank is left waiting in a barrier.
+    """
     exp = opt['path']['experiments_root']
+    error = None
     if rank == 0:
         has_content = os.path.isdir(exp) and any(os.scandir(exp))
         resuming = args.auto_resume or opt['path'].get('resume_state')
-        if has_content and not resuming:
-            if not args.archive_existing:
-                raise FileExistsError(
-                    f"Experiment folder '{exp}' already exists. Continue it with --auto_resume, start over with "
-                    f"--archive_existing (renames it), or pick another name (--set name=...).")
+        if has_content and not resuming and not args.archive_existing:
+            error = (f"Experiment folder '{exp}' already exists. Continue it with --auto_resume, start over with "
+                     f"--archive_existing (renames it), or pick another name (--set name=...).")
+        elif has_content and not resuming:
             stamp = datetime.datetime.now().strftime('%Y%m%d_%H%M%S')
-            shutil.move(exp, f'{exp}_archived_{stamp}')
-        for key in ('experiments_root', 'models', 'training_states', 'visualization'):
-            os.makedirs(opt['path'][key], exist_ok=True)
-    barrier()
+            for folder in (exp, _tb_dir(opt)):
+                if os.path.isdir(folder):
+                    shutil.move(folder, f'{folder}_archived_{stamp}')
+        if error is None:
+            for key in ('experiments_root', 'models', 'training_states', 'visualization'):
+                os.makedirs(opt['path'][key], exist_ok=True)
+    error = all_gather_object(error)[0]
+    if error:
+        raise FileExistsError(error)
 
 
-def _load_resume(opt: Dict[str, Any], args: argparse.Namespace) -> Optional[Tuple[str, Dict[str, Any]]]:
-    if opt['path'].get('resume_state'):
-        path = opt['path']['resume_state']
-        return path, load_checkpoint_file(path)
-    if args.auto_resume:
-        return find_resume_state(opt['path']['models'], opt['path']['training_states'])
-    return None
+def _load_resume(opt: Dict[str, Any], args: argparse.Namespace, rank: int
+                 ) -> Optional[Tuple[str, Dict[str, Any]]]:
+    """The training state to resume from; chosen by rank 0 and loaded by every rank from the same file."""
+    path = None
+    if rank == 0:
+        if opt['path'].get('resume_state'):
+            path = opt['path']['resume_state']
+        elif args.auto_resume:
+            found = find_resume_state(opt['path']['models'], opt['path']['training_states'])
+            if found is None:
+                logger.info('--auto_resume: no usable checkpoint in %s; starting from scratch.',
+                            opt['path']['training_states'])
+            path = found[0] if found else None
+    path = all_gather_object(path)[0]
+    return (path, load_checkpoint_file(path)) if path else None
 
 
 def _build_val_sets(opt: Dict[str, Any], rank: int, world: int) -> List[Tuple[str, Any]]:
@@ -162,7 +183,7 @@ def train(opt: Dict[str, Any], args: argparse.Namespace) -> Dict[str, Any]:
         dump_options(opt, os.path.join(opt['path']['experiments_root'], f'options_{stamp}.yml'))
     logger.info('Options:\n%s', dict2str(opt))
 
-    resume = _load_resume(opt, args)
+    resume = _load_resume(opt, args, rank)
     torch.manual_seed(seed)  # identical initial weights (and EMA copies) on every rank
     model = build_model(opt, device, distributed)
     set_random_seed(seed + rank)
@@ -178,16 +199,19 @@ def train(opt: Dict[str, Any], args: argparse.Namespace) -> Dict[str, Any]:
             logger.warning('Resuming a run started with %s processes on %d: the data order changes from here.',
                            state.get('world_size'), world)
         rng_states = state.get('rng') or {}
-        if rank < len(rng_states.get('train', [])):
-            rng.bit_generator.state = rng_states['train'][rank]
-        set_rng_state(rng_states.get('global', {}))
+        if state.get('world_size', world) == world:
+            if rank < len(rng_states.get('train', [])):
+                rng.bit_generator.state = rng_states['train'][rank]
+            if rank < len(rng_states.get('global', [])):
+                set_rng_state(rng_states['global'][rank])
         logger.info("Resuming from '%s' (iteration %d).", spath, start_iter)
 
     train_opt, dopt = opt['train'], opt['datasets'].get('train')
     if dopt is None:
         raise ValueError("No 'datasets.train' block in the options.")
     recipe_gpus = opt['num_gpu'] if isinstance(opt['num_gpu'], int) and opt['num_gpu'] > 0 else world
-    schedule = ProgressiveSchedule(dopt, train_opt['total_iter'], world, recipe_gpus, train_opt.get('grad_accum', 1))
+    schedule = ProgressiveSchedule(dopt, train_opt['total_iter'], world, recipe_gpus, train_opt.get('grad_accum', 1),
+                                   train_opt.get('global_batch_sizes'))
     train_set = build_dataset(dopt)
     loader = build_train_loader(train_set, dopt, schedule, seed, rank, world, start_iter,
                                 pin_memory=dopt.get('pin_memory') if device.type == 'cuda' else False)
@@ -195,15 +219,19 @@ def train(opt: Dict[str, Any], args: argparse.Namespace) -> Dict[str, Any]:
     val_sets = _build_val_sets(opt, rank, world) if opt['datasets'] else []
     logger.info('Training on %s with %d process(es); progressive schedule (%s mode):\n%s', device, world,
                 dopt.get('progressive_mode', 'stage_aware'), schedule.describe())
-    if recipe_gpus != world and train_opt.get('grad_accum') != 'auto':
+    if train_opt.get('grad_accum') != 'auto' and schedule.global_batch(1) != schedule.recipe_global_batches[0]:
         logger.info('The options describe %d GPUs; with %d process(es) the global batch is %d at the first stage '
                     '(set train.grad_accum: auto to keep the recipe\'s %d).', recipe_gpus, world,
-                    schedule.global_batch(1), schedule.stages[0].mini_batch * recipe_gpus)
+                    schedule.global_batch(1), schedule.recipe_global_batches[0])
+    elif train_opt.get('grad_accum') == 'auto' and recipe_gpus == world and not train_opt.get('global_batch_sizes'):
+        logger.info('grad_accum: auto changes nothing here: the options describe %d GPU(s) and %d process(es) run '
+                    '(num_gpu is the GPU count of the recipe; or give train.global_batch_sizes).', recipe_gpus, world)
 
-    tb = None
+    tb, wandb_id = None, None
     if rank == 0 and opt['logger'].get('use_tb_logger') and 'debug' not in opt['name']:
-        tb = init_tb_logger(os.path.join(opt['path']['root'], 'tb_logger', opt['name']))
-        init_wandb_logger(opt, resume is not None)
+        # wandb first: with sync_tensorboard it must patch TensorBoard before the writer exists
+        wandb_id = init_wandb_logger(opt, resume[1].get('wandb_id') if resume else None)
+        tb = init_tb_logger(_tb_dir(opt))
     total = train_opt['total_iter']
     msg_logger = MessageLogger(opt['name'], total, start_iter, tb)
     prefetcher = make_prefetcher(loader, dopt.get('prefetch_mode'), device)
@@ -212,10 +240,12 @@ def train(opt: Dict[str, Any], args: argparse.Namespace) -> Dict[str, Any]:
 
     def checkpoint(it: int) -> None:
         states = all_gather_object(rng.bit_generator.state)
+        global_states = all_gather_object(rng_state())
         if rank == 0:
             epoch = sampler.epoch_at(it)
             save_checkpoint(model, opt, it, {'epoch': epoch, 'world_size': world, 'best_metrics': best,
-                                             'rng': {'train': states, 'global': rng_state()},
+                                             'wandb_id': wandb_id,
+                                             'rng': {'train': states, 'global': global_states},
                                              'loader': dict(zip(('epoch', 'pos'), sampler.position(it))),
                                              'options': opt})
             logger.info('Saved checkpoint at iteration %d.', it)
@@ -223,7 +253,7 @@ def train(opt: Dict[str, Any], args: argparse.Namespace) -> Dict[str, Any]:
 
     bar = tqdm(total=total, initial=start_iter, desc=opt['name'], unit='it', dynamic_ncols=True,
                disable=rank != 0 or None)
-    stage, t_data, t_iter, last = None, 0.0, 0.0, time.time()
+    stage, t_data, t_iter, n_window = None, 0.0, 0.0, 0
     it, history = start_iter, []
     for it in range(start_iter + 1, total + 1):
         if kill_at and it == kill_at:
@@ -235,7 +265,7 @@ def train(opt: Dict[str, Any], args: argparse.Namespace) -> Dict[str, Any]:
                         'process(es) = global batch %d.', st.index + 1, len(schedule.stages), it, st.patch_size,
                         st.patch_size, st.micro_batch, st.accum, world, st.mini_batch * world)
         model.update_learning_rate(it)
-        t0 = time.time()
+        t0 = time.perf_counter()
         micro = []
         for _ in range(st.accum):
             batch = prefetcher.next()
@@ -244,21 +274,20 @@ def train(opt: Dict[str, Any], args: argparse.Namespace) -> Dict[str, Any]:
             if schedule.official:
                 batch = official_progressive_crop(batch, st.micro_batch, st.patch_size, rng)
             micro.append(batch)
-        t_data += time.time() - t0
+        t_data += time.perf_counter() - t0
         losses = model.optimize_parameters(micro, rng)
         history.append(losses['l_pix'])
-        now = time.time()
-        t_iter += now - last
-        last = now
+        t_iter += time.perf_counter() - t0  # data + step; checkpoints and validation are not counted
+        n_window += 1
         bar.update(1)
         bar.set_postfix(l_pix=f"{losses['l_pix']:.4e}", refresh=False)
 
         if it % log_cfg['print_freq'] == 0 or it == total:
-            n = it % log_cfg['print_freq'] or log_cfg['print_freq']
             losses = reduce_mean(losses, device)
             msg_logger({'epoch': sampler.epoch_at(it), 'iter': it, 'lrs': model.get_current_learning_rate(),
-                        'time': t_iter / n, 'data_time': t_data / n, **losses})
+                        'time': t_iter / n_window, 'data_time': t_data / n_window, **losses})
             t_data = t_iter = 0.0
+            n_window = 0
         if it % log_cfg['save_checkpoint_freq'] == 0 and it != total:
             checkpoint(it)
         if val_sets and val_freq and it % val_freq == 0 and it != total:
@@ -276,6 +305,9 @@ def train(opt: Dict[str, Any], args: argparse.Namespace) -> Dict[str, Any]:
         logger.info('Nothing to do: the run already reached iteration %d.', total)
     if tb is not None:
         tb.close()
+    if wandb_id is not None:
+        import wandb
+        wandb.finish()
     return {'iter': it, 'best_metrics': best, 'world_size': world, 'losses': history,
             'experiments_root': opt['path']['experiments_root']}
 

@@ -202,3 +202,28 @@ def test_official_gpu_count_on_fewer_processes_logs_the_global_batch(tmp_path):
     log = open([os.path.join(exp, f) for f in os.listdir(exp) if f.endswith('.log')][0]).read()
     assert 'The options describe 8 GPUs; with 1 process(es) the global batch is 4' in log
     assert "train.grad_accum: auto to keep the recipe's 32" in log
+
+
+def _torchrun(path, extra=()):
+    env = dict(os.environ, PYTHONPATH=REPO_ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''), OMP_NUM_THREADS='1')
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2',
+           os.path.join(REPO_ROOT, 'basicsr', 'train.py'), '-opt', path, '--launcher', 'pytorch', *extra]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_ddp_gradient_accumulation_equals_bigger_micro_batches(tmp_path):
+    one_stage = dict(total_iter=4, with_val=False, train__mixing_augs={'mixup': False},
+                     datasets__train__iters=[4], datasets__train__gt_sizes=[16], datasets__train__gt_size=16,
+                     train__scheduler={'type': 'CosineAnnealingRestartLR', 'periods': [4]})
+    plain = write_options(tmp_path / 'a', name='plain', datasets__train__mini_batch_sizes=[2], **one_stage)
+    accum = write_options(tmp_path / 'b', name='accum', datasets__train__mini_batch_sizes=[1],
+                          train__grad_accum='auto', train__global_batch_sizes=[4], **one_stage)
+    for path in (plain, accum):
+        proc = _torchrun(path)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    log = open([os.path.join(str(tmp_path / 'b' / 'experiments' / 'accum'), f)
+                for f in os.listdir(tmp_path / 'b' / 'experiments' / 'accum') if f.endswith('.log')][0]).read()
+    assert '1 per process x 2 accumulation x 2 process(es) = global batch 4' in log
+    a = weights(str(tmp_path / 'a' / 'experiments' / 'plain'))
+    b = weights(str(tmp_path / 'b' / 'experiments' / 'accum'))
+    assert max_diff(a, b) < 1e-5

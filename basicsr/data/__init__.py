@@ -47,7 +47,7 @@ def build_train_loader(dataset: Dataset, dataset_opt: Dict[str, Any], schedule: 
     if pin_memory is None:
         pin_memory = torch.cuda.is_available()
     return DataLoader(dataset, batch_sampler=sampler, num_workers=workers, pin_memory=bool(pin_memory),
-                      persistent_workers=False, prefetch_factor=4 if workers else None)
+                      persistent_workers=False)
 
 
 def build_val_loader(dataset: Dataset, num_workers: int = 0) -> DataLoader:

@@ -37,7 +37,8 @@ class Stage:
 
 
 def plan_accumulation(mini_batch_sizes: Sequence[int], recipe_gpus: int, world_size: int,
-                      grad_accum: Union[int, str] = 1) -> List[Dict[str, int]]:
+                      grad_accum: Union[int, str] = 1,
+                      global_batch_sizes: Optional[Sequence[int]] = None) -> List[Dict[str, int]]:
     """Micro-batch and accumulation steps per stage.
 
     Args:
@@ -46,8 +47,10 @@ def plan_accumulation(mini_batch_sizes: Sequence[int], recipe_gpus: int, world_s
         world_size: processes (GPUs) actually training.
         grad_accum: a fixed number of micro-batches per step (each of the stage's per-GPU size),
             or ``'auto'``: per stage, the accumulation that reproduces the recipe's global batch
-            ``mini_batch_sizes[i] * recipe_gpus`` with ``world_size`` processes.  The micro-batch
-            never exceeds the recipe's per-GPU size (the memory the recipe assumed).
+            ``mini_batch_sizes[i] * recipe_gpus`` (or ``global_batch_sizes[i]``) with ``world_size``
+            processes.  The micro-batch never exceeds the recipe's per-GPU size (the memory the
+            recipe assumed).
+        global_batch_sizes: explicit global batch per stage for ``'auto'``.
 
     Returns:
         ``[{'micro_batch': b, 'accum': a, 'global_batch': world_size * b * a}, ...]``
@@ -55,16 +58,19 @@ def plan_accumulation(mini_batch_sizes: Sequence[int], recipe_gpus: int, world_s
     Raises:
         ValueError: when a stage's global batch cannot be split evenly over ``world_size``.
     """
+    if global_batch_sizes is not None and len(global_batch_sizes) != len(mini_batch_sizes):
+        raise ValueError(f'global_batch_sizes needs one entry per stage ({len(mini_batch_sizes)}), '
+                         f'got {list(global_batch_sizes)}')
     plans = []
     for i, per_gpu in enumerate(mini_batch_sizes):
         if grad_accum != 'auto':
             b, a = per_gpu, int(grad_accum)
         else:
-            target = per_gpu * recipe_gpus
+            target = global_batch_sizes[i] if global_batch_sizes is not None else per_gpu * recipe_gpus
             if target % world_size:
-                raise ValueError(f'stage {i + 1}: the recipe global batch {target} ({per_gpu} x {recipe_gpus} GPUs) '
-                                 f'cannot be split evenly over {world_size} processes; use a GPU count that divides '
-                                 'it or a fixed train.grad_accum')
+                raise ValueError(f'stage {i + 1}: the recipe global batch {target} cannot be split evenly over '
+                                 f'{world_size} processes; use a GPU count that divides it or a fixed '
+                                 'train.grad_accum')
             per_proc = target // world_size
             b = max(d for d in range(1, min(per_gpu, per_proc) + 1) if per_proc % d == 0)
             a = per_proc // b
@@ -82,11 +88,12 @@ class ProgressiveSchedule:
         total_iter: iterations of the run.
         world_size: training processes.
         recipe_gpus: GPUs of the recipe (for ``grad_accum: auto``).
-        grad_accum: see :func:`plan_accumulation`.
+        grad_accum, global_batch_sizes: see :func:`plan_accumulation`.
     """
 
     def __init__(self, dataset_opt: Dict[str, Any], total_iter: int, world_size: int = 1,
-                 recipe_gpus: Optional[int] = None, grad_accum: Union[int, str] = 1) -> None:
+                 recipe_gpus: Optional[int] = None, grad_accum: Union[int, str] = 1,
+                 global_batch_sizes: Optional[Sequence[int]] = None) -> None:
         bs = dataset_opt['batch_size_per_gpu']
         gt_size = dataset_opt['gt_size']
         if gt_size is None:
@@ -97,7 +104,8 @@ class ProgressiveSchedule:
         self.official = dataset_opt.get('progressive_mode', 'stage_aware') == 'official'
         self.gt_size = gt_size
         self.total_iter = total_iter
-        plans = plan_accumulation(minis, recipe_gpus or world_size, world_size, grad_accum)
+        plans = plan_accumulation(minis, recipe_gpus or world_size, world_size, grad_accum, global_batch_sizes)
+        self.recipe_global_batches = list(global_batch_sizes or [m * (recipe_gpus or world_size) for m in minis])
         ends = list(accumulate(iters))
         ends[-1] = max(ends[-1], total_iter)
         self.stages: List[Stage] = []

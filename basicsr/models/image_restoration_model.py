@@ -26,6 +26,8 @@ from basicsr.utils.registry import LOSS_REGISTRY, MODEL_REGISTRY, OPTIMIZER_REGI
 __all__ = ['ImageCleanModel', 'official_progressive_crop']
 
 logger = logging.getLogger('basicsr')
+#: fp16 training stops after this many consecutive steps with a non-finite loss
+MAX_NONFINITE_FP16_STEPS = 20
 
 
 def _build(registry: Any, opt: Dict[str, Any], *args: Any) -> Any:
@@ -92,10 +94,11 @@ class ImageCleanModel:
         if decay > 0:
             self.net_g_ema = ModelEMA(self.net_g, decay)
         net = self.net_g
+        self.ddp: Optional[DistributedDataParallel] = None
         if distributed:
             ids = [self.device.index] if self.device.type == 'cuda' else None
-            net = DistributedDataParallel(net, device_ids=ids,
-                                          find_unused_parameters=self.opt.get('find_unused_parameters', False))
+            net = self.ddp = DistributedDataParallel(
+                net, device_ids=ids, find_unused_parameters=self.opt.get('find_unused_parameters', False))
         compile_opt = train_opt.get('compile')
         if compile_opt:
             net = torch.compile(net, backend=compile_opt if isinstance(compile_opt, str) else 'inductor')
@@ -118,6 +121,7 @@ class ImageCleanModel:
         mix = train_opt.get('mixing_augs') or {}
         self.mixup = (MixingAugment(mix.get('mixup_beta', 1.2), mix.get('use_identity', False))
                       if mix.get('mixup') else None)
+        self.nonfinite_steps = 0
 
     # ------------------------------------------------------------------ training step
     def update_learning_rate(self, current_iter: int) -> None:
@@ -160,8 +164,8 @@ class ImageCleanModel:
             gt, lq = batch['gt'], batch['lq']
             if self.mixup is not None:
                 gt, lq = self.mixup(gt, lq, rng)
-            sync = (i == n - 1) or not isinstance(self.net_train, DistributedDataParallel)
-            ctx = contextlib.nullcontext() if sync else self.net_train.no_sync()
+            # DDP all-reduces gradients on the last micro-batch only (also through a torch.compile wrapper)
+            ctx = self.ddp.no_sync() if self.ddp is not None and i < n - 1 else contextlib.nullcontext()
             with ctx:
                 with autocast_context(self.device, self.amp):
                     preds = self.net_train(lq)
@@ -170,10 +174,7 @@ class ImageCleanModel:
                     loss = sum(self.cri_pix(p.float(), gt) for p in preds) / n
                 self.scaler.scale(loss).backward()
             total += loss.detach()
-        if self.amp != 'fp16' and not torch.isfinite(total):
-            # Stop before the step so the weights (and the last checkpoint) stay usable.
-            raise FloatingPointError(f'the training loss became {float(total)}; lower the learning rate, keep '
-                                     'use_grad_clip on, or check the data (NaN/Inf pixels)')
+        self._check_finite(total)
         if self.grad_clip is not None:
             self.scaler.unscale_(self.optimizer_g)
             torch.nn.utils.clip_grad_norm_(self.net_g.parameters(), self.grad_clip)
@@ -183,6 +184,26 @@ class ImageCleanModel:
             self.net_g_ema.update(self.net_g)
         # fp16: the grad scaler skips steps with non-finite gradients and lowers its scale.
         return {'l_pix': float(total)}
+
+    def _check_finite(self, total: torch.Tensor) -> None:
+        """Stop (on every rank together) before the step when the loss is not finite.
+
+        With fp16 the grad scaler skips such steps and lowers its scale; only a long run of them
+        (bad data, divergence) stops training.
+        """
+        finite = torch.isfinite(total).float()
+        if self.ddp is not None:
+            torch.distributed.all_reduce(finite, op=torch.distributed.ReduceOp.MIN)
+        if bool(finite):
+            self.nonfinite_steps = 0
+            return
+        self.nonfinite_steps += 1
+        if self.amp != 'fp16' or self.nonfinite_steps >= MAX_NONFINITE_FP16_STEPS:
+            raise FloatingPointError(
+                f'the training loss became non-finite ({float(total)} on this rank'
+                + (f', {self.nonfinite_steps} steps in a row' if self.amp == 'fp16' else '')
+                + '); the weights of the last step are kept. Lower the learning rate, keep use_grad_clip on, '
+                'or check the data (NaN/Inf pixels)')
 
     # ------------------------------------------------------------------ inference
     @property

@@ -91,7 +91,8 @@ def validate(model: Any, loader: DataLoader, dataset_name: str, val_opt: Dict[st
             suffix = f"_{val_opt['suffix']}" if val_opt.get('suffix') else ''
             rel = (f'{name}{suffix}.png' if current_iter is None
                    else os.path.join(name, f'{name}_{current_iter}{suffix}.png'))
-            imwrite(tensor2img(out, rgb2bgr=True, out_type=out_type), os.path.join(visualization_dir, rel))
+            imwrite(tensor2img(out, rgb2bgr=val_opt.get('rgb2bgr', True), out_type=out_type),
+                    os.path.join(visualization_dir, rel))
         if tb_logger is not None and current_iter is not None and n < val_opt.get('tb_images', 3):
             images = [_preview(batch['lq']), _preview(out)] + ([_preview(batch['gt'])] if 'gt' in batch else [])
             if len({i.shape for i in images}) == 1:

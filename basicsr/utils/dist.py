@@ -28,7 +28,10 @@ def init_dist(use_cuda: bool, timeout_minutes: int = 60) -> Tuple[int, int, int]
                            'start with ./train.sh or torchrun, or use --launcher none')
     local_rank = int(os.environ['LOCAL_RANK'])
     if use_cuda:
-        torch.cuda.set_device(local_rank % torch.cuda.device_count())
+        if local_rank >= torch.cuda.device_count():
+            raise RuntimeError(f'local rank {local_rank} has no GPU: only {torch.cuda.device_count()} visible; start '
+                               'at most that many processes per node (NUM_GPUS / --nproc_per_node)')
+        torch.cuda.set_device(local_rank)
     backend = 'nccl' if use_cuda else 'gloo'
     if not dist.is_initialized():
         dist.init_process_group(backend=backend, timeout=timedelta(minutes=timeout_minutes))

@@ -103,18 +103,24 @@ def init_tb_logger(log_dir: str) -> Any:
     return SummaryWriter(log_dir=log_dir)
 
 
-def init_wandb_logger(opt: Dict[str, Any], resume: bool) -> None:
-    """Start a wandb run that syncs TensorBoard, if wandb is installed and ``logger.wandb.project`` is set."""
+def init_wandb_logger(opt: Dict[str, Any], resume_id: Optional[str] = None) -> Optional[str]:
+    """Start (or resume) a wandb run that syncs TensorBoard; returns its id.
+
+    Only when wandb is installed and ``logger.wandb.project`` is set; call it before creating the
+    TensorBoard writer.  The run id is ``logger.wandb.resume_id``, else ``resume_id`` (from the
+    training state), else a new one.
+    """
     wopt = opt['logger'].get('wandb') or {}
     if not wopt.get('project'):
-        return
+        return None
     logger = logging.getLogger('basicsr')
     try:
         import wandb
     except ImportError:
         logger.warning('logger.wandb.project is set but wandb is not installed; skipping wandb.')
-        return
-    run_id = wopt.get('resume_id') or wandb.util.generate_id()
-    wandb.init(id=run_id, resume='allow' if resume else None, name=opt['name'], config=opt,
-               project=wopt['project'], sync_tensorboard=True)
-    logger.info('wandb run %s started (project %s).', run_id, wopt['project'])
+        return None
+    run_id = wopt.get('resume_id') or resume_id or wandb.util.generate_id()
+    wandb.init(id=run_id, resume='allow', name=opt['name'], config=opt, project=wopt['project'],
+               sync_tensorboard=True)
+    logger.info('wandb run %s (project %s).', run_id, wopt['project'])
+    return run_id

@@ -155,8 +155,10 @@ ROOT = Section({
         'compile': Field(('bool', 'str'), False, "torch.compile the network: true (inductor) or a backend name "
                          "(e.g. 'aot_eager' to check graph capture without code generation)"),
         'channels_last': Field('bool', False, 'channels-last memory format'),
-        'grad_accum': Field(('int', 'str'), 1, "micro-batches per optimizer step; 'auto' reproduces the global "
-                            'batch of num_gpu GPUs (the recipe) with the GPUs at hand'),
+        'grad_accum': Field(('int', 'str'), 1, "micro-batches per optimizer step; 'auto' reproduces the recipe's "
+                            'global batch (global_batch_sizes, else mini_batch_sizes x num_gpu) with the GPUs at hand'),
+        'global_batch_sizes': Field('list[int]', None, "global batch per progressive stage for grad_accum: auto "
+                                    '(default: mini_batch_sizes x num_gpu; 64/40/32/16/8/8 for the official files)'),
     }),
     'val': Section({
         'window_size': Field('int', 8, 'pad inputs to a multiple of this (0: no padding)'),

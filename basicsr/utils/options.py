@@ -171,6 +171,10 @@ def _check_cross_fields(opt: Dict[str, Any]) -> None:
         for k in ('restart_weights', 'eta_mins'):
             if k in sched and len(sched[k]) != len(periods):
                 raise OptionError(f'train.scheduler.{k} needs one entry per period ({len(periods)}), got {sched[k]}.')
+    gbs = train.get('global_batch_sizes')
+    minis = (opt['datasets'].get('train') or {}).get('mini_batch_sizes') or [None]
+    if opt.get('is_train') and gbs is not None and len(gbs) != len(minis):
+        raise OptionError(f'train.global_batch_sizes needs one entry per progressive stage ({len(minis)}), got {gbs}.')
     accum = train.get('grad_accum', 1)
     if isinstance(accum, str) and accum != 'auto' or isinstance(accum, int) and accum < 1:
         raise OptionError(f"train.grad_accum must be a positive integer or 'auto', got {accum!r}.")

@@ -20,6 +20,13 @@ __all__ = ['Restormer', 'TransformerBlock', 'Attention', 'FeedForward', 'LayerNo
 _LN_EPS = 1e-5
 
 
+def _autocast_enabled(device_type: str) -> bool:
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except TypeError:  # torch < 2.4 (this file may be loaded by path into older environments)
+        return torch.is_autocast_enabled() if device_type == 'cuda' else torch.is_autocast_cpu_enabled()
+
+
 class BiasFree_LayerNorm(nn.Module):
     """Divides by the per-pixel channel standard deviation; the mean is *not* subtracted.
 
@@ -112,7 +119,7 @@ class Attention(nn.Module):
         q = q.reshape(b, self.num_heads, c // self.num_heads, h * w)
         k = k.reshape(b, self.num_heads, c // self.num_heads, h * w)
         v = v.reshape(b, self.num_heads, c // self.num_heads, h * w)
-        if torch.is_autocast_enabled(x.device.type):
+        if _autocast_enabled(x.device.type):
             with torch.autocast(device_type=x.device.type, enabled=False):
                 attn = self._channel_attention(q.float(), k.float())
         else:
