@@ -216,3 +216,15 @@ def test_pkg_paths_resolve_to_bundled_photos(repo_root):
     with pytest.raises(DatasetLayoutError, match='not installed'):
         build_dataset(dict(type='Dataset_GaussianDenoising', phase='val', dataroot_gt='pkg://no_such_pkg/data',
                            in_ch=3, sigma_test=25))
+
+
+def test_basicsr_compatible_helpers():
+    from basicsr.data.transforms import paired_random_crop, random_augmentation
+    gt = photo('astronaut', 64)[..., ::-1].astype(np.float32) / 255
+    lq = 1 - gt
+    c_gt, c_lq = paired_random_crop(gt, lq, 32, 1, 'gt.png', rng=np.random.default_rng(0))
+    assert c_gt.shape == c_lq.shape == (32, 32, 3) and np.allclose(c_lq, 1 - c_gt)
+    l_gt, l_lq = paired_random_crop([gt], [lq], 32, rng=np.random.default_rng(0))
+    assert isinstance(l_gt, list) and np.array_equal(l_gt[0], c_gt)
+    a, b = random_augmentation(gt, lq, rng=np.random.default_rng(1))
+    assert np.allclose(b, 1 - a)

@@ -257,6 +257,8 @@ _DELETE = object()
     ({'train.scheduler.periods': [92000, 100000]}, r'periods sums to 192000, less than train.total_iter'),
     ({'name': _DELETE}, r"Missing required option 'name'"),
     ({'datasets.trian': {'type': 'Dataset_PairedImage'}}, r"'datasets.trian' must be 'train', 'val', 'test'"),
+    ({'datasets.train.dataroot_lqL': 'x'}, r"'datasets.train.dataroot_lqL' is not read by Dataset_GaussianDenoising "
+                                           r"\(it is an option of Dataset_DefocusDeblur_DualPixel_16bit\)"),
 ])
 def test_errors_name_the_key(tmp_path, edit, pattern):
     path = _write(tmp_path, _base_text(**edit))

@@ -110,6 +110,8 @@ def test_train_sh_runs_one_cpu_process(tmp_path):
     assert os.path.exists(tmp_path / 'experiments' / 'sh' / 'models' / 'net_g_latest.pth')
     bad = subprocess.run([os.path.join(REPO_ROOT, 'train.sh')], capture_output=True, text=True)
     assert bad.returncode == 2 and 'usage' in bad.stderr
+    missing = subprocess.run([os.path.join(REPO_ROOT, 'train.sh'), 'nope.yml'], capture_output=True, text=True)
+    assert missing.returncode == 2 and 'option file not found: nope.yml' in missing.stderr
 
 
 def test_non_finite_loss_stops_before_the_step(tmp_path):

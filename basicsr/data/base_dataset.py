@@ -23,6 +23,9 @@ class ImageDataset(Dataset):
 
     #: option keys the subclass requires (checked at construction with a clear message)
     required_keys: Sequence[str] = ()
+    #: dataset-specific option keys the subclass reads (besides the loader/transform keys every dataset
+    #: accepts); the option parser rejects the other datasets' keys, e.g. ``in_ch`` on paired images
+    option_keys: Sequence[str] = ()
 
     def __init__(self, opt: Dict[str, Any]) -> None:
         super().__init__()

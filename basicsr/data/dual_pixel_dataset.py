@@ -23,6 +23,7 @@ class Dataset_DefocusDeblur_DualPixel_16bit(ImageDataset):
     """Returns ``{'lq': 6xHxW, 'gt': 3xHxW, 'lq_path': left view, 'gt_path'}``."""
 
     required_keys = ('dataroot_gt', 'dataroot_lqL', 'dataroot_lqR')
+    option_keys = ('dataroot_gt', 'dataroot_lqL', 'dataroot_lqR')
     bit_depth = 16  # validation images are saved as 16-bit PNG
 
     def __init__(self, opt: Dict[str, Any]) -> None:

@@ -27,6 +27,8 @@ class Dataset_GaussianDenoising(ImageDataset):
     """Returns ``{'lq': noisy, 'gt': clean, 'lq_path', 'gt_path'}`` (RGB, or 1 channel with ``in_ch: 1``)."""
 
     required_keys = ('dataroot_gt',)
+    # dataroot_lq is 'none' in the official files: noisy inputs are synthesised
+    option_keys = ('dataroot_gt', 'dataroot_lq', 'sigma_type', 'sigma_range', 'sigma_test', 'in_ch')
 
     def __init__(self, opt: Dict[str, Any]) -> None:
         super().__init__(opt)

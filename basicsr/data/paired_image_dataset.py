@@ -27,6 +27,7 @@ class Dataset_PairedImage(ImageDataset):
     """
 
     required_keys = ('dataroot_gt', 'dataroot_lq')
+    option_keys = ('dataroot_gt', 'dataroot_lq', 'color')
 
     def __init__(self, opt: Dict[str, Any]) -> None:
         super().__init__(opt)

@@ -17,6 +17,7 @@ class Dataset_SingleImage(ImageDataset):
     """Returns ``{'lq', 'lq_path'}`` for every image in ``dataroot_lq`` (``color: gray`` reads one channel)."""
 
     required_keys = ('dataroot_lq',)
+    option_keys = ('dataroot_lq', 'color')
 
     def __init__(self, opt: Dict[str, Any]) -> None:
         if opt.get('phase') == 'train':

@@ -9,7 +9,7 @@ numpy views; only the final patch is copied.
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Union
 
 import cv2
 import numpy as np
@@ -76,17 +76,22 @@ def crop_augment(imgs: Sequence[np.ndarray], gt_size: int, patch_size: int, rng:
     return out
 
 
-def paired_random_crop(img_gts: Sequence[np.ndarray], img_lqs: Sequence[np.ndarray], gt_patch_size: int,
-                       scale: int = 1, gt_path: Optional[str] = None,
-                       rng: Optional[np.random.Generator] = None) -> tuple:
-    """BasicSR-compatible aligned crop of GT and LQ lists (scale 1 only)."""
+def paired_random_crop(img_gts: Union[np.ndarray, Sequence[np.ndarray]],
+                       img_lqs: Union[np.ndarray, Sequence[np.ndarray]], gt_patch_size: int, scale: int = 1,
+                       gt_path: Optional[str] = None, rng: Optional[np.random.Generator] = None) -> tuple:
+    """BasicSR-compatible aligned crop of GT and LQ images (single arrays or lists; scale 1 only).
+
+    Returns the same kind as given: arrays for arrays, lists for lists.
+    """
     if scale != 1:
         raise ValueError('Restormer datasets are same-resolution (scale 1)')
+    single_gt, single_lq = isinstance(img_gts, np.ndarray), isinstance(img_lqs, np.ndarray)
+    gts = [img_gts] if single_gt else list(img_gts)
+    lqs = [img_lqs] if single_lq else list(img_lqs)
     rng = rng or np.random.default_rng()
-    crops = crop_augment(list(img_gts) + list(img_lqs), gt_patch_size, gt_patch_size, rng, False,
-                         [gt_path] if gt_path else None)
-    n = len(img_gts)
-    return crops[:n], crops[n:]
+    crops = crop_augment(gts + lqs, gt_patch_size, gt_patch_size, rng, False, [gt_path] if gt_path else None)
+    out_gt, out_lq = crops[:len(gts)], crops[len(gts):]
+    return (out_gt[0] if single_gt else out_gt), (out_lq[0] if single_lq else out_lq)
 
 
 def random_augmentation(*imgs: np.ndarray, rng: Optional[np.random.Generator] = None) -> List[np.ndarray]:

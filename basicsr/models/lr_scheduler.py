@@ -15,7 +15,7 @@ from torch.optim.lr_scheduler import CosineAnnealingLR, LRScheduler
 from basicsr.utils.registry import SCHEDULER_REGISTRY
 
 __all__ = ['CosineAnnealingRestartCyclicLR', 'CosineAnnealingRestartLR', 'MultiStepRestartLR',
-           'TrueCosineAnnealingLR', 'warmup_factor']
+           'TrueCosineAnnealingLR']
 
 
 def _check_lengths(periods: Sequence[int], **lists: Sequence[float]) -> None:
@@ -106,9 +106,3 @@ class MultiStepRestartLR(LRScheduler):
 class TrueCosineAnnealingLR(CosineAnnealingLR):
     """``torch.optim.lr_scheduler.CosineAnnealingLR`` under its BasicSR name."""
 
-
-def warmup_factor(step: int, warmup_iter: int) -> float:
-    """Linear warm-up multiplier for 1-based ``step`` (1.0 once ``step > warmup_iter`` or warm-up is off)."""
-    if warmup_iter <= 0 or step > warmup_iter:
-        return 1.0
-    return step / warmup_iter

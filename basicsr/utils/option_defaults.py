@@ -21,7 +21,7 @@ DATASET = Section({
     'name': Field('str', None, 'display name (TrainSet/ValSet in official files)'),
     'type': Field('str', REQUIRED, 'registered dataset class, e.g. Dataset_PairedImage', nullable=False),
     'phase': Field('str', None, 'set by the parser from the key (train/val/test)'),
-    'scale': Field('int', 1, 'set by the parser from the top-level scale'),
+    'scale': Field('int', 1, 'set by the parser from the top-level scale (Restormer datasets are scale 1)'),
     'dataroot_gt': Field('str', None, 'folder (or .lmdb) of ground-truth images'),
     'dataroot_lq': Field('str', None, "folder (or .lmdb) of degraded images; 'none' for synthetic noise"),
     'dataroot_lqL': Field('str', None, 'dual-pixel left views (16-bit PNG)'),
@@ -51,8 +51,29 @@ DATASET = Section({
     'sigma_range': Field('number_or_list', None, 'sigma (0-255 scale): a number for constant, [min, max] or choices'),
     'sigma_test': Field(('int', 'float'), None, 'validation noise sigma (0-255 scale)'),
     'in_ch': Field('int', 3, 'Gaussian denoising: 1 = grayscale, 3 = colour', choices=(1, 3)),
-    'color': Field('str', None, 'single-image dataset: force gray or color reading', choices=('gray', 'color')),
+    'color': Field('str', None, 'paired/single-image datasets: read images as gray or color (default color)',
+                   choices=('gray', 'color')),
 })
+
+
+#: keys every dataset accepts (loader, progressive schedule, transforms, storage)
+COMMON_DATASET_KEYS = frozenset({
+    'name', 'type', 'phase', 'scale', 'io_backend', 'filename_tmpl', 'meta_info_file', 'geometric_augs', 'use_shuffle',
+    'num_worker_per_gpu', 'batch_size_per_gpu', 'mini_batch_sizes', 'iters', 'gt_size', 'gt_sizes',
+    'progressive_mode', 'dataset_enlarge_ratio', 'prefetch_mode', 'pin_memory', 'mean', 'std'})
+
+
+def _check_dataset_specific_keys(raw: Dict[str, Any], cls: Any, key: str, registry: Any) -> None:
+    accepted = getattr(cls, 'option_keys', None)
+    if accepted is None:
+        return
+    for k in raw:
+        if k in COMMON_DATASET_KEYS or k in accepted:
+            continue
+        owners = [n for n in registry if k in (getattr(registry.get(n), 'option_keys', None) or ())]
+        hint = f" (it is an option of {', '.join(sorted(set(owners)))})" if owners else ''
+        raise OptionError(f"Option '{key}.{k}' is not read by {cls.__name__}{hint}. Keys of {cls.__name__}: "
+                          f"{', '.join(accepted)} and the common loader keys.")
 
 
 def _check_datasets(opt: Dict[str, Any], key: str) -> Dict[str, Any]:
@@ -66,8 +87,10 @@ def _check_datasets(opt: Dict[str, Any], key: str) -> Dict[str, Any]:
         from basicsr.utils.components import import_all
         from basicsr.utils.registry import DATASET_REGISTRY
         import_all()
-        if out[name]['type'] not in DATASET_REGISTRY:
-            raise OptionError(f"Option '{key}.{name}.type': {DATASET_REGISTRY.unknown_message(out[name]['type'])}")
+        dtype = out[name]['type']
+        if dtype not in DATASET_REGISTRY:
+            raise OptionError(f"Option '{key}.{name}.type': {DATASET_REGISTRY.unknown_message(dtype)}")
+        _check_dataset_specific_keys(ds, DATASET_REGISTRY.get(dtype), f'{key}.{name}', DATASET_REGISTRY)
         if out[name]['phase'] is None:
             out[name]['phase'] = phase
     return out
@@ -184,8 +207,8 @@ ROOT = Section({
         }),
         'keep_last': Field('int', None, 'keep only the newest N iteration checkpoints (None: all)'),
     }),
-    'dist_params': Section({
-        'backend': Field('str', 'nccl', 'process-group backend on GPU (gloo is used on CPU)'),
-        'port': Field('int', 29500, 'master port (torchrun sets its own)'),
+    'dist_params': Section({  # official files carry it; torchrun sets the port, NCCL/gloo follow the device
+        'backend': Field('str', 'nccl', '(not read: NCCL on GPU, gloo on CPU)'),
+        'port': Field('int', 29500, '(not read: torchrun --master_port / TORCHRUN_ARGS)'),
     }),
 })
