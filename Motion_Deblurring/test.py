@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description='Single Image Motion Deblurring using Restormer')
     parser.add_argument('--input_dir', default='./Datasets/', type=str, help='Directory of validation images')
     parser.add_argument('--result_dir', default='./results/', type=str, help='Directory for results')
-    parser.add_argument('--dataset', default='GoPro', type=str, choices=DATASETS, help='Test Dataset')
+    parser.add_argument('--dataset', default='GoPro', type=str,
+                        help=f"Test Dataset ({', '.join(DATASETS)}, or any folder under <input_dir>/test/)")
     add_model_args(parser, './pretrained_models/motion_deblurring.pth')
     return parser
 
