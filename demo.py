@@ -32,8 +32,10 @@ import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from basicsr.utils.checkpoint import CheckpointError  # noqa: E402
-from basicsr.utils.img_util import ImageReadError, img2tensor, imread, imwrite, is_image_file, tensor2img  # noqa: E402
+from basicsr.utils.img_util import ImageReadError, img2tensor, imread, imwrite, is_image_file  # noqa: E402
+from basicsr.utils.img_util import list_image_files, tensor2img  # noqa: E402
 from basicsr.utils.inference import build_model, restore  # noqa: E402
+from basicsr.utils.inference import select_device as inference_select_device  # noqa: E402
 from basicsr.utils.options import OptionError, parse  # noqa: E402
 
 __all__ = ['TASKS', 'TaskSpec', 'DemoError', 'task_network_opt', 'default_weights', 'missing_weights_message',
@@ -121,8 +123,7 @@ def list_images(input_path: str) -> List[str]:
             raise DemoError(f"'{input_path}' is not an image file (expected one of jpg, png, bmp, tif, ...).")
         return [input_path]
     if os.path.isdir(input_path):
-        files = sorted(os.path.join(input_path, f) for f in os.listdir(input_path)
-                       if is_image_file(f) and os.path.isfile(os.path.join(input_path, f)))
+        files = list_image_files(input_path)
         if not files:
             raise DemoError(f"No image files (jpg, png, bmp, tif, ...) found in '{input_path}'.")
         return files
@@ -131,12 +132,10 @@ def list_images(input_path: str) -> List[str]:
 
 def select_device(name: str) -> torch.device:
     """``'auto'`` -> CUDA when available, else CPU; a clear error if CUDA is requested but missing."""
-    if name == 'auto':
-        return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    device = torch.device(name)
-    if device.type == 'cuda' and not torch.cuda.is_available():
-        raise DemoError(f"--device {name} was requested but CUDA is not available; use --device cpu.")
-    return device
+    try:
+        return inference_select_device(name)
+    except ValueError as e:
+        raise DemoError(str(e)) from e
 
 
 def load_network(task: str, network_opt: Dict[str, Any], weights: Optional[str],

@@ -35,7 +35,8 @@ if __package__ in (None, ''):
 import lmdb  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from basicsr.utils.img_util import ImageReadError, imfrombytes, is_image_file, read_bytes  # noqa: E402
+from basicsr.data.data_util import scandir_images  # noqa: E402
+from basicsr.utils.img_util import ImageReadError, imfrombytes, read_bytes  # noqa: E402
 
 PAGE = 4096
 COMPRESSION = -1  # values are the files as stored, not re-encoded
@@ -46,18 +47,18 @@ class LmdbError(ValueError):
 
 
 def list_folder(folder: str) -> Dict[str, str]:
-    """``{stem: file name}`` of the images directly inside ``folder``, sorted by file name.
+    """``{stem: file name}`` of the images directly inside ``folder``, in natural order.
 
     The order is the one the disk backend lists (``basicsr.data.data_util.scandir_images``), so a
     dataset indexes the same images whether it reads the folder or its LMDB.
     """
     if not os.path.isdir(folder):
         raise LmdbError(f"input folder not found: '{folder}'")
-    names = [n for n in os.listdir(folder) if is_image_file(n) and os.path.isfile(os.path.join(folder, n))]
+    names = scandir_images(folder)
     if not names:
         raise LmdbError(f"no images in '{folder}'")
     stems: Dict[str, str] = {}
-    for n in sorted(names):
+    for n in names:
         stem = os.path.splitext(n)[0]
         if not n.isascii() or any(ch.isspace() for ch in n):
             raise LmdbError(f"'{os.path.join(folder, n)}': LMDB keys must be ASCII without spaces; rename the file")

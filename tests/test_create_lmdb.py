@@ -61,8 +61,8 @@ def test_paired_pack_layout_and_bytes(paired):
         assert not os.path.exists(db + '.partial')
         meta = open(os.path.join(db, 'meta_info.txt')).read().splitlines()
         assert meta == [f'{s}.png ({h},{w},3) -1' for s, (h, w) in
-                        [('img1', SIZES['img1']), ('img10', SIZES['img10']), ('img2', SIZES['img2'])]]
-        assert lmdb_keys(db) == ['img1', 'img10', 'img2']  # sorted like the disk listing
+                        [('img1', SIZES['img1']), ('img2', SIZES['img2']), ('img10', SIZES['img10'])]]
+        assert lmdb_keys(db) == ['img1', 'img2', 'img10']  # natural order, like the disk listing
         for stem in SIZES:
             assert read_lmdb(db, stem) == (folder / f'{stem}.png').read_bytes()  # stored as-is, not re-encoded
 

@@ -12,7 +12,7 @@ import os
 from typing import Dict, List, Optional, Sequence
 
 from basicsr.data.file_client import lmdb_keys
-from basicsr.utils.img_util import is_image_file
+from basicsr.utils.img_util import list_image_files
 
 __all__ = ['DatasetLayoutError', 'scandir_images', 'paths_from_folder', 'paths_from_lmdb', 'paired_paths',
            'check_folder', 'resolve_path', 'filter_by_meta_info']
@@ -64,9 +64,8 @@ def check_folder(folder: Optional[str], key: str) -> str:
 
 
 def scandir_images(folder: str) -> List[str]:
-    """Sorted names of the image files directly inside ``folder``."""
-    return sorted(name for name in os.listdir(folder)
-                  if is_image_file(name) and os.path.isfile(os.path.join(folder, name)))
+    """Names of the image files directly inside ``folder``, in natural order."""
+    return [os.path.basename(p) for p in list_image_files(folder)]
 
 
 def paths_from_folder(folder: str, key: str = 'dataroot_gt') -> List[str]:

@@ -24,18 +24,18 @@ import argparse
 import json
 import logging
 import os
-import re
 import shutil
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
 from basicsr.data.data_util import DatasetLayoutError
-from basicsr.utils.img_util import imread, imwrite, is_image_file
+from basicsr.utils.img_util import imread, imwrite, list_image_files, natural_key  # noqa: F401 (re-exported)
+from basicsr.utils.inference import tile_starts
 
 __all__ = ['SourceLayoutError', 'OutputConflictError', 'USER_ERRORS', 'natural_key', 'list_images', 'resolve_source',
            'pair_by_order', 'grid_starts', 'grid_windows', 'dpdd_windows', 'center_window', 'fitness_scores',
@@ -62,15 +62,9 @@ class OutputConflictError(ValueError):
 USER_ERRORS = (SourceLayoutError, OutputConflictError)
 
 
-def natural_key(text: str) -> List[Union[int, str]]:
-    """Sort key that orders embedded numbers numerically (``img2`` before ``img10``), like natsort."""
-    return [int(tok) if tok.isdigit() else tok for tok in re.split(r'(\d+)', text)]
-
-
 def list_images(folder: str) -> List[str]:
     """Naturally sorted full paths of the image files directly inside ``folder``."""
-    names = [n for n in os.listdir(folder) if is_image_file(n) and os.path.isfile(os.path.join(folder, n))]
-    return [os.path.join(folder, n) for n in sorted(names, key=natural_key)]
+    return list_image_files(folder)
 
 
 def resolve_source(root: str, subfolders: Sequence[str], layout: str, what: str,
@@ -136,7 +130,7 @@ def grid_starts(length: int, patch_size: int, overlap: int) -> List[int]:
         raise ValueError(f'overlap ({overlap}) must be smaller than patch_size ({patch_size})')
     if length < patch_size:
         raise ValueError(f'cannot tile a side of {length} px with {patch_size} px patches')
-    return list(range(0, length - patch_size, stride)) + [length - patch_size]
+    return tile_starts(length, patch_size, stride)  # the same rule as tiled inference
 
 
 def grid_windows(height: int, width: int, patch_size: int, overlap: int) -> List[Window]:

@@ -105,4 +105,3 @@ class MultiStepRestartLR(LRScheduler):
 @SCHEDULER_REGISTRY.register()
 class TrueCosineAnnealingLR(CosineAnnealingLR):
     """``torch.optim.lr_scheduler.CosineAnnealingLR`` under its BasicSR name."""
-

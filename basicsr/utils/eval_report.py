@@ -14,30 +14,17 @@ import json
 import logging
 import math
 import os
-import re
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from basicsr.utils.img_util import IMG_EXTENSIONS, imread
+from basicsr.utils.img_util import IMG_EXTENSIONS, imread, list_image_files, natural_key, natsorted
 
 __all__ = ['natural_key', 'natsorted', 'require_dir', 'require_file', 'list_images', 'pair_files', 'MetricTable',
            'evaluate_pairs', 'evaluate_folders', 'summary_table']
 
 logger = logging.getLogger('basicsr')
-
-_DIGITS = re.compile(r'(\d+)')
-
-
-def natural_key(path: str) -> List[Union[str, int]]:
-    """Sort key that orders digit runs by value: ``img2.png`` < ``img10.png`` (like ``natsort``)."""
-    return [int(p) if i % 2 else p for i, p in enumerate(_DIGITS.split(path))]
-
-
-def natsorted(paths: Iterable[str]) -> List[str]:
-    """``paths`` sorted in natural order."""
-    return sorted(paths, key=natural_key)
 
 
 def _missing(what: str, path: str, hint: str) -> FileNotFoundError:
@@ -64,11 +51,10 @@ def list_images(folder: str, what: str = 'Image folder', extensions: Sequence[st
     """Image files directly inside ``folder`` in natural order; ``FileNotFoundError`` if none (naming ``folder``)."""
     require_dir(folder, what)
     exts = tuple(e.lower() for e in extensions)
-    files = [os.path.join(folder, f) for f in os.listdir(folder)
-             if f.lower().endswith(exts) and os.path.isfile(os.path.join(folder, f))]
+    files = [f for f in list_image_files(folder) if f.lower().endswith(exts)]
     if not files:
         raise FileNotFoundError(f"{what} '{folder}' contains no images ({', '.join(exts)})")
-    return natsorted(files)
+    return files
 
 
 def _stem(path: str) -> str:

@@ -19,8 +19,19 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ['pad_to_multiple', 'tile_starts', 'tiled_forward', 'self_ensemble_forward', 'restore',
+__all__ = ['select_device', 'pad_to_multiple', 'tile_starts', 'tiled_forward', 'self_ensemble_forward', 'restore',
            'autocast_context', 'build_model', 'dihedral', 'inverse_dihedral']
+
+
+def select_device(name: str = 'auto') -> torch.device:
+    """``torch.device`` from a ``--device`` value ('auto' = CUDA when available, else CPU)."""
+    if name == 'auto':
+        return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    device = torch.device(name)
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise ValueError(f"--device {name} was requested but CUDA is not available on this machine; "
+                         'use --device cpu')
+    return device
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int = 8) -> Tuple[torch.Tensor, Tuple[int, int]]:

@@ -25,7 +25,7 @@ import torch.nn as nn
 
 from basicsr.utils.eval_report import MetricTable, list_images, pair_files, require_file
 from basicsr.utils.img_util import imread, imwrite, tensor2img
-from basicsr.utils.inference import build_model, restore
+from basicsr.utils.inference import build_model, restore, select_device
 
 __all__ = ['add_model_args', 'resolve_default_paths', 'select_device', 'load_task_network', 'read_rgb',
            'restore_image', 'restore_files', 'match_ground_truth', 'png_name', 'run_cli', 'parse_sigmas']
@@ -61,16 +61,6 @@ def resolve_default_paths(args: argparse.Namespace, parser: argparse.ArgumentPar
         value, default = getattr(args, name), parser.get_default(name)
         if isinstance(value, str) and value == default and not os.path.isabs(value):
             setattr(args, name, os.path.normpath(os.path.join(base_dir, value)))
-
-
-def select_device(name: str = 'auto') -> torch.device:
-    """``torch.device`` from ``--device`` ('auto' = CUDA when available, else CPU)."""
-    if name == 'auto':
-        return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    device = torch.device(name)
-    if device.type == 'cuda' and not torch.cuda.is_available():
-        raise RuntimeError(f"--device {name}: CUDA is not available on this machine; use --device cpu")
-    return device
 
 
 def load_task_network(opt_path: str, weights: str, device: torch.device, overrides: Sequence[str] = ()) -> nn.Module:
@@ -192,7 +182,7 @@ def run_cli(main: Callable[[Optional[List[str]]], object], argv: Optional[List[s
         logging.basicConfig(level=logging.INFO, format='%(levelname)s: %(message)s')
     try:
         main(argv)
-    except (FileNotFoundError, CheckpointError, OptionError) as e:
+    except (FileNotFoundError, CheckpointError, OptionError, ValueError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
     return 0
