@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description='Real Image Denoising using Restormer')
     parser.add_argument('--input_dir', default='./Datasets/test/SIDD/', type=str,
                         help='Directory of validation images')
-    parser.add_argument('--result_dir', default='./results/Real_Denoising/SIDD/', type=str, help='Directory for results')
+    parser.add_argument('--result_dir', default='./results/Real_Denoising/SIDD/', type=str,
+                        help='Directory for results')
     parser.add_argument('--save_images', action='store_true', help='Save denoised images in result directory')
     add_model_args(parser, './pretrained_models/real_denoising.pth')
     return parser

@@ -1,6 +1,7 @@
 """Tests of ``basicsr.utils.inference``: padding, tile arithmetic, tiled/ensembled restoration, clamping."""
 from __future__ import annotations
 
+import os
 from typing import Any, Dict, List
 
 import numpy as np
@@ -10,6 +11,7 @@ import torch.nn as nn
 from skimage import data
 
 from basicsr.models.archs import Restormer
+from conftest import REPO_ROOT
 from basicsr.utils.inference import (dihedral, pad_to_multiple, restore, self_ensemble_forward, tile_starts,
                                      tiled_forward)
 
@@ -227,3 +229,21 @@ def test_restore_bf16_autocast_is_close() -> None:
     net = tiny()
     x = torch.rand(1, 3, 32, 32)
     assert psnr(restore(net, x, amp='bf16'), restore(net, x)) > 25
+
+
+def test_peak_memory_grows_with_tile_size_not_image_size():
+    """Fresh subprocess per configuration (scripts/benchmark_inference.py), peak RSS around restore()."""
+    import sys as _sys
+    _sys.path.insert(0, os.path.join(REPO_ROOT, 'scripts'))
+    from benchmark_inference import run_worker
+    if not os.path.exists('/proc/self/clear_refs'):
+        pytest.skip('needs Linux /proc to reset the peak RSS')
+    cfg = dict(overlap=16, tile_batch=1, batches=1, dim=16, threads=1)
+    small_tile = run_worker(dict(cfg, height=512, width=512, tile=64))
+    big_tile = run_worker(dict(cfg, height=512, width=512, tile=256))
+    big_image = run_worker(dict(cfg, height=1024, width=1024, tile=64))
+    tile_growth = big_tile['peak_delta_mib'] - small_tile['peak_delta_mib']
+    image_growth = big_image['peak_delta_mib'] - small_tile['peak_delta_mib']
+    assert tile_growth > 100  # activations of a 256^2 tile vs a 64^2 tile
+    assert image_growth < 6 * big_image['image_mib']  # a few image-sized buffers (output, weights, input)
+    assert image_growth < 0.3 * tile_growth

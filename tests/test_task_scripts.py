@@ -138,8 +138,8 @@ def test_motion_deblurring(tmp_path, dataset):
     if dataset == 'GoPro':
         again = load_script('Motion_Deblurring/evaluate_gopro_hide.py').main(common + ['--datasets', 'GoPro'])['GoPro']
     else:
-        again = load_script('Motion_Deblurring/evaluate_realblur.py').main(common + ['--dataset', dataset,
-                                                                                      '--num_workers', '1'])
+        evaluate = load_script('Motion_Deblurring/evaluate_realblur.py')
+        again = evaluate.main(common + ['--dataset', dataset, '--num_workers', '1'])
     assert again.rows == table.rows
 
 
