@@ -26,7 +26,7 @@ def test_cyclic_cosine_matches_official_values(t):
     assert s.get_lr()[0] == pytest.approx(OFFICIAL[t], rel=1e-5)
 
 
-@pytest.mark.filterwarnings('ignore:Detected call of `lr_scheduler.step\(\)` before')
+@pytest.mark.filterwarnings(r'ignore:Detected call of `lr_scheduler.step\(\)` before')
 def test_cyclic_cosine_stepping_equals_closed_form_and_survives_the_end():
     s = CosineAnnealingRestartCyclicLR(_opt(), periods=[10, 20], restart_weights=[1, 1], eta_mins=[3e-4, 1e-6])
     for _ in range(35):
