@@ -23,6 +23,7 @@ import torch
 from skimage.metrics import structural_similarity
 
 from basicsr.metrics.psnr_ssim import calculate_mae
+from basicsr.utils.img_util import to_unit_float
 from basicsr.utils.registry import METRIC_REGISTRY
 
 __all__ = ['to_unit_float', 'calculate_psnr_dpdd', 'calculate_ssim_dpdd', 'dpdd_metrics', 'build_lpips',
@@ -32,18 +33,6 @@ logger = logging.getLogger('basicsr')
 
 DPDD_LABEL_FILES = {'indoor': 'indoor_labels.npy', 'outdoor': 'outdoor_labels.npy'}
 LpipsFn = Callable[[np.ndarray, np.ndarray], float]
-
-
-def to_unit_float(img: np.ndarray) -> np.ndarray:
-    """uint8 -> /255, uint16 -> /65535 (float32); float images are returned as they are."""
-    img = np.asarray(img)
-    if img.dtype == np.uint8:
-        return img.astype(np.float32) / np.float32(255.0)
-    if img.dtype == np.uint16:
-        return img.astype(np.float32) / np.float32(65535.0)
-    if np.issubdtype(img.dtype, np.floating):
-        return img
-    raise TypeError(f'expected a uint8/uint16 image or a float image in [0, 1], got {img.dtype}')
 
 
 def _pair(img: np.ndarray, img2: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:

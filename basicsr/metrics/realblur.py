@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 from skimage.metrics import structural_similarity
 
+from basicsr.utils.img_util import to_unit_float
 from basicsr.utils.registry import METRIC_REGISTRY
 
 __all__ = ['RealBlurAlignment', 'realblur_align', 'realblur_psnr', 'realblur_ssim', 'realblur_metrics',
@@ -48,17 +49,6 @@ class RealBlurAlignment(NamedTuple):
     scale: float  # intensity-matching factor
 
 
-def _unit_float32(img: np.ndarray) -> np.ndarray:
-    img = np.asarray(img)
-    if img.dtype == np.uint8:
-        return img.astype(np.float32) / np.float32(255.0)
-    if img.dtype == np.uint16:
-        return img.astype(np.float32) / np.float32(65535.0)
-    if np.issubdtype(img.dtype, np.floating):
-        return img.astype(np.float32, copy=False)
-    raise TypeError(f'expected a uint8/uint16 image or a float image in [0, 1], got {img.dtype}')
-
-
 def _gray(img: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.ndim == 3 and img.shape[2] == 3 else img.squeeze()
 
@@ -75,8 +65,8 @@ def realblur_align(restored: np.ndarray, gt: np.ndarray, fallback_identity: bool
             official script crashes there).
         name: image name for the warning.
     """
-    z = _unit_float32(restored)
-    x = _unit_float32(gt)
+    z = to_unit_float(restored).astype(np.float32, copy=False)
+    x = to_unit_float(gt).astype(np.float32, copy=False)
     if z.shape != x.shape:
         raise ValueError(f'Image shapes differ: {z.shape} and {x.shape}')
     if z.ndim == 2:

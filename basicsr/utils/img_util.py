@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 __all__ = ['ImageReadError', 'imfrombytes', 'imfrombytesDP', 'imread', 'imwrite', 'img2tensor', 'tensor2img',
-           'IMG_EXTENSIONS', 'is_image_file', 'natural_key', 'natsorted', 'list_image_files']
+           'IMG_EXTENSIONS', 'is_image_file', 'natural_key', 'natsorted', 'list_image_files', 'to_unit_float']
 
 IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.ppm', '.pgm', '.webp')
 
@@ -71,13 +71,22 @@ def _decode(content: bytes, flag: str, path: Optional[str]) -> np.ndarray:
     return img
 
 
-def _to_float(img: np.ndarray, path: Optional[str]) -> np.ndarray:
-    if img.dtype == np.float32:
+def to_unit_float(img: np.ndarray) -> np.ndarray:
+    """uint8 -> /255, uint16 -> /65535 as float32; float images (assumed in [0, 1]) are returned as they are."""
+    img = np.asarray(img)
+    if np.issubdtype(img.dtype, np.floating):
         return img
     peak = _PEAK.get(img.dtype)
     if peak is None:
-        raise ImageReadError(f"Unsupported image sample type {img.dtype} in '{path}' (expected 8 or 16 bit).")
+        raise TypeError(f'expected a uint8/uint16 image or a float image in [0, 1], got {img.dtype}')
     return img.astype(np.float32) / np.float32(peak)
+
+
+def _to_float(img: np.ndarray, path: Optional[str]) -> np.ndarray:
+    try:
+        return to_unit_float(img).astype(np.float32, copy=False)
+    except TypeError:
+        raise ImageReadError(f"Unsupported image sample type {img.dtype} in '{path}' (expected 8 or 16 bit).") from None
 
 
 def imfrombytes(content: bytes, flag: str = 'color', float32: bool = False,
