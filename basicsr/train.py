@@ -148,7 +148,7 @@ def _run_validation(model: Any, val_sets: List[Tuple[str, Any]], opt: Dict[str, 
                     best: Dict[str, Dict[str, Any]], final: bool = False) -> None:
     for name, loader in val_sets:
         means, rows = validate(model, loader, name, opt['val'], it, opt['path']['visualization'], tb,
-                               input_metrics=final)
+                               show_progress=opt['val'].get('pbar', True), input_metrics=final)
         if final and rows:
             logger.info('Final validation on %s (iteration %d; *_input = the degraded input):\n%s', name, it,
                         format_table(rows, means))
@@ -158,7 +158,7 @@ def _run_validation(model: Any, val_sets: List[Tuple[str, Any]], opt: Dict[str, 
                 continue
             key = f'{name}/{m}'
             record = best.get(key)
-            higher_better = not m.lower().startswith(('mae', 'lpips', 'l1', 'mse'))
+            higher_better = opt['val']['metrics'][m].get('better', 'higher') == 'higher'
             if record is None or (v > record['val'] if higher_better else v < record['val']):
                 best[key] = record = {'val': v, 'iter': it}
             parts.append(f"{m}: {v:.4f} (best {record['val']:.4f} @ iter {record['iter']})")

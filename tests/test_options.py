@@ -88,7 +88,8 @@ def test_task_file_has_official_values(rel, repo_root):
     v = opt['val']
     assert (v['window_size'], v['val_freq'], v['save_img'], v['rgb2bgr'], v['use_image']) == (
         8, 4000, False, True, exp['use_image'])
-    assert v['metrics'] == {'psnr': dict(type='calculate_psnr', crop_border=0, test_y_channel=exp['y'])}
+    assert v['metrics'] == {'psnr': dict(type='calculate_psnr', crop_border=0, test_y_channel=exp['y'],
+                                         better='higher')}
     lg = opt['logger']
     assert (lg['print_freq'], lg['save_checkpoint_freq'], lg['use_tb_logger']) == (1000, 4000, True)
     assert opt['dist_params'] == {'backend': 'nccl', 'port': 29500}
@@ -244,6 +245,7 @@ _DELETE = object()
     ({'datasets.train.type': 'Dataset_PairedImages'}, r"Did you mean 'Dataset_PairedImage'"),
     ({'model_type': 'ImageCleanModl'}, r"Did you mean 'ImageCleanModel'"),
     ({'val.metrics.psnr.type': 'calculate_psnrr'}, r"Did you mean 'calculate_psnr'"),
+    ({'val.metrics.psnr.better': 'more'}, r"'val.metrics.psnr.better' must be 'higher' or 'lower'"),
     ({'train.total_iter': 'many'}, r"'train.total_iter' has a wrong type or value: expected int, got str 'many'"),
     ({'network_g.bias': 'no'}, r"'network_g.bias' has a wrong type"),
     ({'datasets.train.geometric_augs': 1}, r"'datasets.train.geometric_augs'.*expected bool"),

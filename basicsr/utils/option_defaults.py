@@ -126,7 +126,11 @@ def _check_metrics(opt: Dict[str, Any], key: str) -> Dict[str, Any]:
     for name, mopt in opt.items():
         if not isinstance(mopt, dict):
             raise OptionError(f"Option '{key}.{name}' must be a mapping with a 'type' (e.g. calculate_psnr).")
-        out[name] = check(mopt, f'{key}.{name}')
+        lower_is_better = str(mopt.get('type', '')).startswith(('calculate_mae', 'calculate_lpips'))
+        better = mopt.get('better', 'lower' if lower_is_better else 'higher')
+        if better not in ('higher', 'lower'):
+            raise OptionError(f"Option '{key}.{name}.better' must be 'higher' or 'lower', got {better!r}.")
+        out[name] = dict(check({k: v for k, v in mopt.items() if k != 'better'}, f'{key}.{name}'), better=better)
     return out
 
 
@@ -195,7 +199,9 @@ ROOT = Section({
         'tile': Field('int', None, 'validate large images in tiles of this size'),
         'tile_overlap': Field('int', 32, 'overlap of validation tiles'),
         'tb_images': Field('int', 3, 'validation images (input/output/target) written to TensorBoard'),
-        'metrics': Section(open_check=_check_metrics, help='metrics: <name>: {type: calculate_psnr, ...}'),
+        'pbar': Field('bool', True, 'progress bar during validation'),
+        'metrics': Section(open_check=_check_metrics, help='metrics: <name>: {type: calculate_psnr, [better: '
+                                                           'higher|lower], <metric arguments>}'),
     }),
     'logger': Section({
         'print_freq': Field('int', 100, 'log line every N iterations'),
