@@ -77,9 +77,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    import logging
-    logging.basicConfig(level=logging.INFO, format='%(levelname)s: %(message)s')
-    try:
-        sys.exit(main())
-    except patches.USER_ERRORS as e:
-        sys.exit(f'error: {e}')
+    patches.cli_main(main)

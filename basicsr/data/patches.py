@@ -40,7 +40,7 @@ from basicsr.utils.inference import tile_starts
 __all__ = ['SourceLayoutError', 'OutputConflictError', 'USER_ERRORS', 'natural_key', 'list_images', 'resolve_source',
            'pair_by_order', 'grid_starts', 'grid_windows', 'dpdd_windows', 'center_window', 'fitness_scores',
            'kept_indices', 'write_image', 'GridJob', 'DPDDJob', 'CenterCropJob', 'RunSummary', 'run_jobs',
-           'default_workers', 'add_runner_args', 'runner_kwargs', 'fill_default_paths', 'MANIFEST_NAME']
+           'default_workers', 'add_runner_args', 'runner_kwargs', 'fill_default_paths', 'MANIFEST_NAME', 'cli_main']
 
 logger = logging.getLogger('basicsr')
 
@@ -477,3 +477,13 @@ def run_jobs(jobs: Sequence[_Job], num_workers: int = 1, desc: str = 'patches', 
             pass
     summary.files = sum(len(manifest.entries[j.name]['outputs']) for j in jobs if j.name in manifest.entries)
     return summary
+
+
+def cli_main(main: Any) -> None:
+    """Entry point of the patch scripts: INFO logging, and user errors as one ``error: ...`` line (exit 1)."""
+    import sys
+    logging.basicConfig(level=logging.INFO, format='%(levelname)s: %(message)s')
+    try:
+        sys.exit(main())
+    except USER_ERRORS as e:
+        sys.exit(f'error: {e}')
