@@ -21,7 +21,6 @@ import importlib.util
 import logging
 import os
 import sys
-from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 REPO_ROOT = os.path.dirname(os.path.abspath(__file__))
@@ -31,57 +30,21 @@ if importlib.util.find_spec('basicsr') is None:  # not installed: use the packag
 import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from basicsr.utils.checkpoint import CheckpointError  # noqa: E402
-from basicsr.utils.img_util import ImageReadError, img2tensor, imread, imwrite, is_image_file  # noqa: E402
-from basicsr.utils.img_util import list_image_files, tensor2img  # noqa: E402
-from basicsr.utils.inference import build_model, restore  # noqa: E402
-from basicsr.utils.inference import select_device as inference_select_device  # noqa: E402
-from basicsr.utils.options import OptionError, parse  # noqa: E402
+from basicsr.evaluation.tasks import TASKS as ALL_TASKS, TaskSpec, network_options  # noqa: E402
+from basicsr.models.archs import build_network  # noqa: E402
+from basicsr.utils.device import select_device as pick_device  # noqa: E402
+from basicsr.utils.errors import CheckpointError, ImageReadError, MissingInputError, OptionError  # noqa: E402
+from basicsr.utils.file_util import file_stem, list_images as list_image_paths  # noqa: E402
+from basicsr.utils.img_util import img2tensor, imread, imwrite, tensor2img  # noqa: E402
+from basicsr.utils.inference import restore  # noqa: E402
 
-__all__ = ['TASKS', 'TaskSpec', 'DemoError', 'task_network_opt', 'default_weights', 'missing_weights_message',
-           'list_images', 'select_device', 'load_network', 'restore_file', 'build_parser', 'main']
+__all__ = ['TASKS', 'DemoError', 'task_network_opt', 'default_weights', 'missing_weights_message', 'list_images',
+           'select_device', 'load_network', 'restore_file', 'build_parser', 'main']
 
 logger = logging.getLogger('basicsr')
 
-RELEASES_URL = 'https://github.com/swz30/Restormer/releases/tag/v1.0'
-OFFICIAL_README = 'https://github.com/swz30/Restormer'
-
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """Where a demo task's option file and official weights live (paths relative to the repository root)."""
-
-    option_file: str
-    weights: str
-    drive_folder: str  # Google Drive folder linked from the official README for this task
-
-
-_DRIVE = {
-    'Deraining': 'https://drive.google.com/drive/folders/1ZEDDEVW0UgkpWi-N4Lj_JUoVChGXCu_u',
-    'Motion_Deblurring': 'https://drive.google.com/drive/folders/1czMyfRTQDX3j3ErByYeZ1PM4GVLbJeGK',
-    'Defocus_Deblurring': 'https://drive.google.com/drive/folders/1bRBG8DG_72AGA6-eRePvChlT5ZO4cwJ4',
-    'Denoising': 'https://drive.google.com/drive/folders/1Qwsjyny54RZWa7zC4Apg7exixLBo4uF0',
-}
-
-#: the six tasks of the official demo (no dual-pixel task: it needs a left/right view pair)
-TASKS: Dict[str, TaskSpec] = {
-    'Motion_Deblurring': TaskSpec('Motion_Deblurring/Options/Deblurring_Restormer.yml',
-                                  'Motion_Deblurring/pretrained_models/motion_deblurring.pth',
-                                  _DRIVE['Motion_Deblurring']),
-    'Single_Image_Defocus_Deblurring': TaskSpec(
-        'Defocus_Deblurring/Options/DefocusDeblur_Single_8bit_Restormer.yml',
-        'Defocus_Deblurring/pretrained_models/single_image_defocus_deblurring.pth', _DRIVE['Defocus_Deblurring']),
-    'Deraining': TaskSpec('Deraining/Options/Deraining_Restormer.yml', 'Deraining/pretrained_models/deraining.pth',
-                          _DRIVE['Deraining']),
-    'Real_Denoising': TaskSpec('Denoising/Options/RealDenoising_Restormer.yml',
-                               'Denoising/pretrained_models/real_denoising.pth', _DRIVE['Denoising']),
-    'Gaussian_Gray_Denoising': TaskSpec('Denoising/Options/GaussianGrayDenoising_Restormer.yml',
-                                        'Denoising/pretrained_models/gaussian_gray_denoising_blind.pth',
-                                        _DRIVE['Denoising']),
-    'Gaussian_Color_Denoising': TaskSpec('Denoising/Options/GaussianColorDenoising_Restormer.yml',
-                                         'Denoising/pretrained_models/gaussian_color_denoising_blind.pth',
-                                         _DRIVE['Denoising']),
-}
+#: the demo's tasks: every single-image model of the task table (dual-pixel needs a left/right view pair)
+TASKS: Dict[str, TaskSpec] = {name: spec for name, spec in ALL_TASKS.items() if not spec.dual_pixel}
 
 
 class DemoError(RuntimeError):
@@ -93,47 +56,33 @@ def task_network_opt(task: Optional[str], opt_file: Optional[str] = None,
     """``network_g`` of the task's option file (or of ``opt_file``), after ``key=value`` ``overrides``."""
     if opt_file is None and task is None:
         raise DemoError('Give a task or an option file.')
-    path = opt_file or os.path.join(REPO_ROOT, TASKS[task].option_file)
     try:
-        return dict(parse(path, is_train=False, overrides=overrides, root_path=REPO_ROOT)['network_g'])
-    except OptionError as e:
+        return network_options(opt_file or TASKS[task].option_path, overrides)
+    except (OptionError, MissingInputError) as e:
         raise DemoError(str(e)) from e
 
 
 def default_weights(task: str) -> str:
     """Absolute path of the official weights of ``task`` inside this repository."""
-    return os.path.join(REPO_ROOT, TASKS[task].weights)
+    return TASKS[task].weights_path
 
 
 def missing_weights_message(task: str, path: str) -> str:
-    spec = TASKS[task]
-    folder = os.path.dirname(spec.weights)
-    return (f"Weights file not found: '{path}'.\n"
-            f"Download the official pre-trained model '{os.path.basename(spec.weights)}' and put it in "
-            f"'{folder}/' (i.e. '{os.path.join(REPO_ROOT, folder)}'), or pass --weights FILE.\n"
-            f'The official weights of Restormer ({OFFICIAL_README}) are published as GitHub release assets '
-            f'({RELEASES_URL}) and in the Google Drive folders linked from the official README '
-            f'(this task: {spec.drive_folder}).')
+    return TASKS[task].missing_weights_message(path) + ' (--weights FILE)'
 
 
 def list_images(input_path: str) -> List[str]:
     """The image files to restore: ``input_path`` itself, or the images directly inside the folder (sorted)."""
-    if os.path.isfile(input_path):
-        if not is_image_file(input_path):
-            raise DemoError(f"'{input_path}' is not an image file (expected one of jpg, png, bmp, tif, ...).")
-        return [input_path]
-    if os.path.isdir(input_path):
-        files = list_image_files(input_path)
-        if not files:
-            raise DemoError(f"No image files (jpg, png, bmp, tif, ...) found in '{input_path}'.")
-        return files
-    raise DemoError(f"Input '{input_path}' does not exist.")
+    try:
+        return list_image_paths(input_path, 'Input folder', allow_file=True)
+    except MissingInputError as e:
+        raise DemoError(str(e)) from e
 
 
 def select_device(name: str) -> torch.device:
     """``'auto'`` -> CUDA when available, else CPU; a clear error if CUDA is requested but missing."""
     try:
-        return inference_select_device(name)
+        return pick_device(name)
     except ValueError as e:
         raise DemoError(str(e)) from e
 
@@ -145,7 +94,7 @@ def load_network(task: str, network_opt: Dict[str, Any], weights: Optional[str],
     if not os.path.isfile(path):
         raise DemoError(missing_weights_message(task, path))
     try:
-        return build_model(network_opt, path, device=device)
+        return build_network(network_opt, path).eval().to(device)
     except CheckpointError as e:
         raise DemoError(f'{e}\n(The weights must match the network_g of the task option file; see --opt/--set.)') \
             from e
@@ -196,7 +145,7 @@ def _output_paths(files: Sequence[str], out_dir: str) -> List[Tuple[str, str]]:
     """``(input, output)`` pairs; warns when two inputs (e.g. a.jpg and a.png) map to the same output."""
     pairs, seen = [], {}
     for f in files:
-        out = os.path.join(out_dir, os.path.splitext(os.path.basename(f))[0] + '.png')
+        out = os.path.join(out_dir, file_stem(f) + '.png')
         if out in seen:
             logger.warning("'%s' and '%s' both write '%s'; the later one wins.", seen[out], f, out)
         seen[out] = f

@@ -25,13 +25,16 @@ try:
 except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from basicsr.evaluation.report import MetricTable, pair_files  # noqa: E402
+from basicsr.evaluation.task_cli import (add_model_args, load_task_network, match_ground_truth, read_rgb,  # noqa: E402
+                                         resolve_default_paths, restore_files, run_cli)
+from basicsr.evaluation.tasks import TASKS  # noqa: E402
 from basicsr.metrics.dpdd import build_lpips, dpdd_metrics, dpdd_summaries, load_dpdd_labels  # noqa: E402
-from basicsr.utils.eval_report import MetricTable, list_images, pair_files  # noqa: E402
-from basicsr.utils.task_script import (add_model_args, load_task_network, match_ground_truth,  # noqa: E402
-                                       read_rgb, resolve_default_paths, restore_files, run_cli, select_device)
+from basicsr.utils.device import select_device  # noqa: E402
+from basicsr.utils.file_util import list_images  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OPTION_FILE = os.path.join(HERE, 'Options', 'DefocusDeblur_DualPixel_16bit_Restormer.yml')
+TASK = TASKS['Dual_Pixel_Defocus_Deblurring']
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help='Directory for results')
     parser.add_argument('--save_images', action=argparse.BooleanOptionalAction, default=True,
                         help='save the restored 16-bit images (default; --no-save_images only scores)')
-    add_model_args(parser, './pretrained_models/dual_pixel_defocus_deblurring.pth')
+    add_model_args(parser, TASK)
     return parser
 
 
@@ -49,12 +52,12 @@ def main(argv: Optional[List[str]] = None) -> Optional[MetricTable]:
     """Restore DPDD from L/R views and report combined/indoor/outdoor scores (``None`` without targets)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    resolve_default_paths(args, parser, HERE, ['input_dir', 'result_dir', 'weights'])
+    resolve_default_paths(args, parser, HERE, ['input_dir', 'result_dir'])
     left = list_images(os.path.join(args.input_dir, 'inputL'), 'DPDD inputL folder')
     right = dict(pair_files(left, list_images(os.path.join(args.input_dir, 'inputR'), 'DPDD inputR folder')))
     left, gts = match_ground_truth(left, os.path.join(args.input_dir, 'target'), 'DPDD target folder')
     device = select_device(args.device)
-    net = load_task_network(args.opt or OPTION_FILE, args.weights, device, args.set)
+    net = load_task_network(args.opt, args.weights, device, args.set, TASK)
     protocol = functools.partial(dpdd_metrics, lpips_fn=build_lpips(device)) if gts else None
 
     def load(path_left: str) -> np.ndarray:

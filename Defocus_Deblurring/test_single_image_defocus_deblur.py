@@ -24,13 +24,16 @@ try:
 except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from basicsr.evaluation.report import MetricTable  # noqa: E402
+from basicsr.evaluation.task_cli import (add_model_args, load_task_network, match_ground_truth,  # noqa: E402
+                                         resolve_default_paths, restore_files, run_cli)
+from basicsr.evaluation.tasks import TASKS  # noqa: E402
 from basicsr.metrics.dpdd import build_lpips, dpdd_metrics, dpdd_summaries, load_dpdd_labels  # noqa: E402
-from basicsr.utils.eval_report import MetricTable, list_images  # noqa: E402
-from basicsr.utils.task_script import (add_model_args, load_task_network, match_ground_truth,  # noqa: E402
-                                       resolve_default_paths, restore_files, run_cli, select_device)
+from basicsr.utils.device import select_device  # noqa: E402
+from basicsr.utils.file_util import list_images  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OPTION_FILE = os.path.join(HERE, 'Options', 'DefocusDeblur_Single_8bit_Restormer.yml')
+TASK = TASKS['Single_Image_Defocus_Deblurring']
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help='Directory for results')
     parser.add_argument('--save_images', action=argparse.BooleanOptionalAction, default=True,
                         help='save the restored images (default; --no-save_images only scores)')
-    add_model_args(parser, './pretrained_models/single_image_defocus_deblurring.pth')
+    add_model_args(parser, TASK)
     return parser
 
 
@@ -48,11 +51,11 @@ def main(argv: Optional[List[str]] = None) -> Optional[MetricTable]:
     """Restore DPDD and report combined/indoor/outdoor scores; returns the table (``None`` without targets)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    resolve_default_paths(args, parser, HERE, ['input_dir', 'result_dir', 'weights'])
+    resolve_default_paths(args, parser, HERE, ['input_dir', 'result_dir'])
     files = list_images(os.path.join(args.input_dir, 'inputC'), 'DPDD inputC folder')
     files, gts = match_ground_truth(files, os.path.join(args.input_dir, 'target'), 'DPDD target folder')
     device = select_device(args.device)
-    net = load_task_network(args.opt or OPTION_FILE, args.weights, device, args.set)
+    net = load_task_network(args.opt, args.weights, device, args.set, TASK)
     protocol = functools.partial(dpdd_metrics, lpips_fn=build_lpips(device)) if gts else None
 
     table = restore_files(net, files, args.result_dir if args.save_images else None, args, gt_files=gts,

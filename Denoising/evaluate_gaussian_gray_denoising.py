@@ -16,9 +16,9 @@ try:
 except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from basicsr.utils.eval_report import MetricTable  # noqa: E402
-from basicsr.utils.gaussian_denoising_eval import gaussian_eval_main  # noqa: E402
-from basicsr.utils.task_script import run_cli  # noqa: E402
+from basicsr.evaluation.gaussian_denoising import gaussian_eval_main  # noqa: E402
+from basicsr.evaluation.report import MetricTable  # noqa: E402
+from basicsr.evaluation.task_cli import run_cli  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

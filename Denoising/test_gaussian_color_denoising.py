@@ -7,7 +7,7 @@ Run from ``Denoising/`` (official) or from the repository root::
 
 Weights: ``--weights`` is a prefix (default ``./pretrained_models/gaussian_color_denoising``): ``_blind.pth`` or
 ``_sigma<s>.pth`` is appended.  Results go to ``<result_dir>/<model_type>/<set>/<sigma>/`` with
-``metrics.csv/json``; see :mod:`basicsr.utils.gaussian_denoising_eval` for the protocol.
+``metrics.csv/json``; see :mod:`basicsr.evaluation.gaussian_denoising` for the protocol.
 """
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ try:
 except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from basicsr.utils.eval_report import MetricTable  # noqa: E402
-from basicsr.utils.gaussian_denoising_eval import gaussian_test_main  # noqa: E402
-from basicsr.utils.task_script import run_cli  # noqa: E402
+from basicsr.evaluation.gaussian_denoising import gaussian_test_main  # noqa: E402
+from basicsr.evaluation.report import MetricTable  # noqa: E402
+from basicsr.evaluation.task_cli import run_cli  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -23,15 +23,17 @@ try:
 except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from basicsr.utils.eval_report import require_dir  # noqa: E402
+from basicsr.evaluation.real_denoising import (block_name, crop_box, read_dnd_boxes, read_dnd_image,  # noqa: E402
+                                               write_dnd_submission)
+from basicsr.evaluation.task_cli import (add_model_args, load_task_network, resolve_default_paths,  # noqa: E402
+                                         restore_image, run_cli)
+from basicsr.evaluation.tasks import TASKS  # noqa: E402
+from basicsr.utils.device import select_device  # noqa: E402
+from basicsr.utils.file_util import require_dir  # noqa: E402
 from basicsr.utils.img_util import imwrite, tensor2img  # noqa: E402
-from basicsr.utils.real_denoising import (block_name, crop_box, read_dnd_boxes, read_dnd_image,  # noqa: E402
-                                          write_dnd_submission)
-from basicsr.utils.task_script import (add_model_args, load_task_network, resolve_default_paths,  # noqa: E402
-                                       restore_image, run_cli, select_device)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OPTION_FILE = os.path.join(HERE, 'Options', 'RealDenoising_Restormer.yml')
+TASK = TASKS['Real_Denoising']
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--input_dir', default='./Datasets/test/DND/', type=str, help='Directory of validation images')
     parser.add_argument('--result_dir', default='./results/Real_Denoising/DND/', type=str, help='Directory for results')
     parser.add_argument('--save_images', action='store_true', help='Save denoised images in result directory')
-    add_model_args(parser, './pretrained_models/real_denoising.pth')
+    add_model_args(parser, TASK)
     return parser
 
 
@@ -49,10 +51,10 @@ def main(argv: Optional[List[str]] = None) -> List[str]:
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    resolve_default_paths(args, parser, HERE, ['input_dir', 'result_dir', 'weights'])
+    resolve_default_paths(args, parser, HERE, ['input_dir', 'result_dir'])
     boxes = read_dnd_boxes(os.path.join(args.input_dir, 'info.mat'))
     image_dir = require_dir(os.path.join(args.input_dir, 'images_srgb'), 'DND images_srgb folder')
-    net = load_task_network(args.opt or OPTION_FILE, args.weights, select_device(args.device), args.set)
+    net = load_task_network(args.opt, args.weights, select_device(args.device), args.set, TASK)
 
     written = []
     for i, image_boxes in enumerate(tqdm(boxes, desc='DND images')):

@@ -26,15 +26,17 @@ try:
 except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from basicsr.utils.eval_report import MetricTable  # noqa: E402
+from basicsr.evaluation.real_denoising import (SIDD_GT, SIDD_NOISY, SIDD_RESULT, block_name,  # noqa: E402
+                                               load_mat_array, save_mat, sidd_table)
+from basicsr.evaluation.report import MetricTable  # noqa: E402
+from basicsr.evaluation.task_cli import (add_model_args, load_task_network, resolve_default_paths,  # noqa: E402
+                                         restore_image, run_cli)
+from basicsr.evaluation.tasks import TASKS  # noqa: E402
+from basicsr.utils.device import select_device  # noqa: E402
 from basicsr.utils.img_util import imwrite, tensor2img  # noqa: E402
-from basicsr.utils.real_denoising import (SIDD_GT, SIDD_NOISY, SIDD_RESULT, block_name,  # noqa: E402
-                                          load_mat_array, save_mat, sidd_table)
-from basicsr.utils.task_script import (add_model_args, load_task_network, resolve_default_paths,  # noqa: E402
-                                       restore_image, run_cli, select_device)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OPTION_FILE = os.path.join(HERE, 'Options', 'RealDenoising_Restormer.yml')
+TASK = TASKS['Real_Denoising']
 logger = logging.getLogger('basicsr')
 
 
@@ -45,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--result_dir', default='./results/Real_Denoising/SIDD/', type=str,
                         help='Directory for results')
     parser.add_argument('--save_images', action='store_true', help='Save denoised images in result directory')
-    add_model_args(parser, './pretrained_models/real_denoising.pth')
+    add_model_args(parser, TASK)
     return parser
 
 
@@ -55,9 +57,9 @@ def main(argv: Optional[List[str]] = None) -> Optional[MetricTable]:
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    resolve_default_paths(args, parser, HERE, ['input_dir', 'result_dir', 'weights'])
+    resolve_default_paths(args, parser, HERE, ['input_dir', 'result_dir'])
     noisy = load_mat_array(os.path.join(args.input_dir, SIDD_NOISY[0]), SIDD_NOISY[1], 'SIDD noisy blocks')
-    net = load_task_network(args.opt or OPTION_FILE, args.weights, select_device(args.device), args.set)
+    net = load_task_network(args.opt, args.weights, select_device(args.device), args.set, TASK)
 
     noisy = noisy.astype(np.float32) / np.float32(255.0)
     restored = np.zeros_like(noisy)

@@ -22,13 +22,16 @@ try:
 except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from basicsr.evaluation.report import MetricTable, summary_table  # noqa: E402
+from basicsr.evaluation.task_cli import (add_model_args, load_task_network, match_ground_truth,  # noqa: E402
+                                         resolve_default_paths, restore_files, run_cli)
+from basicsr.evaluation.tasks import TASKS  # noqa: E402
 from basicsr.metrics.protocols import get_protocol  # noqa: E402
-from basicsr.utils.eval_report import MetricTable, list_images, summary_table  # noqa: E402
-from basicsr.utils.task_script import (add_model_args, load_task_network, match_ground_truth,  # noqa: E402
-                                       resolve_default_paths, restore_files, run_cli, select_device)
+from basicsr.utils.device import select_device  # noqa: E402
+from basicsr.utils.file_util import list_images  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OPTION_FILE = os.path.join(HERE, 'Options', 'Deraining_Restormer.yml')
+TASK = TASKS['Deraining']
 DATASETS = ['Rain100L', 'Rain100H', 'Test100', 'Test1200', 'Test2800']
 
 
@@ -37,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--input_dir', default='./Datasets/', type=str, help='Directory of validation images')
     parser.add_argument('--result_dir', default='./results/', type=str, help='Directory for results')
     parser.add_argument('--datasets', default=','.join(DATASETS), help='comma-separated test sets')
-    add_model_args(parser, './pretrained_models/deraining.pth')
+    add_model_args(parser, TASK)
     return parser
 
 
@@ -45,11 +48,11 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, MetricTable]:
     """Restore and score every test set; returns the metric table of each set that has ground truth."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    resolve_default_paths(args, parser, HERE, ['input_dir', 'result_dir', 'weights'])
+    resolve_default_paths(args, parser, HERE, ['input_dir', 'result_dir'])
     datasets = [d for d in args.datasets.split(',') if d]
     inputs = {d: list_images(os.path.join(args.input_dir, 'test', d, 'input'), f'{d} input folder')
               for d in datasets}
-    net = load_task_network(args.opt or OPTION_FILE, args.weights, select_device(args.device), args.set)
+    net = load_task_network(args.opt, args.weights, select_device(args.device), args.set, TASK)
 
     tables: Dict[str, MetricTable] = {}
     for d in datasets:

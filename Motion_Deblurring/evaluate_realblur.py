@@ -19,9 +19,9 @@ try:
 except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from basicsr.evaluation.report import MetricTable, evaluate_folders  # noqa: E402
+from basicsr.evaluation.task_cli import resolve_default_paths, run_cli  # noqa: E402
 from basicsr.metrics.protocols import get_protocol  # noqa: E402
-from basicsr.utils.eval_report import MetricTable, evaluate_folders  # noqa: E402
-from basicsr.utils.task_script import resolve_default_paths, run_cli  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

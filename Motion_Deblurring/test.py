@@ -22,13 +22,16 @@ try:
 except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from basicsr.evaluation.report import MetricTable  # noqa: E402
+from basicsr.evaluation.task_cli import (add_model_args, load_task_network, match_ground_truth,  # noqa: E402
+                                         resolve_default_paths, restore_files, run_cli)
+from basicsr.evaluation.tasks import TASKS  # noqa: E402
 from basicsr.metrics.protocols import get_protocol  # noqa: E402
-from basicsr.utils.eval_report import MetricTable, list_images  # noqa: E402
-from basicsr.utils.task_script import (add_model_args, load_task_network, match_ground_truth,  # noqa: E402
-                                       resolve_default_paths, restore_files, run_cli, select_device)
+from basicsr.utils.device import select_device  # noqa: E402
+from basicsr.utils.file_util import list_images  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OPTION_FILE = os.path.join(HERE, 'Options', 'Deblurring_Restormer.yml')
+TASK = TASKS['Motion_Deblurring']
 DATASETS = ['GoPro', 'HIDE', 'RealBlur_J', 'RealBlur_R']
 
 
@@ -43,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--result_dir', default='./results/', type=str, help='Directory for results')
     parser.add_argument('--dataset', default='GoPro', type=str,
                         help=f"Test Dataset ({', '.join(DATASETS)}, or any folder under <input_dir>/test/)")
-    add_model_args(parser, './pretrained_models/motion_deblurring.pth')
+    add_model_args(parser, TASK)
     return parser
 
 
@@ -51,9 +54,9 @@ def main(argv: Optional[List[str]] = None) -> Optional[MetricTable]:
     """Restore (and score) one test set; returns its metric table, or ``None`` without ground truth."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    resolve_default_paths(args, parser, HERE, ['input_dir', 'result_dir', 'weights'])
+    resolve_default_paths(args, parser, HERE, ['input_dir', 'result_dir'])
     files = list_images(os.path.join(args.input_dir, 'test', args.dataset, 'input'), f'{args.dataset} input folder')
-    net = load_task_network(args.opt or OPTION_FILE, args.weights, select_device(args.device), args.set)
+    net = load_task_network(args.opt, args.weights, select_device(args.device), args.set, TASK)
 
     out_dir = os.path.join(args.result_dir, args.dataset)
     files, gts = match_ground_truth(files, os.path.join(args.input_dir, 'test', args.dataset, 'target'),

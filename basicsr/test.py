@@ -5,14 +5,12 @@
 
 Every ``datasets.test*`` block is evaluated (``datasets.val*`` when there is none) with the
 ``val`` settings of the file (padding, metrics, ``use_image``).  Results go to
-``results/<name>/``: restored images (``--save_img``), ``metrics.csv`` (one row per image) and
-``metrics.json`` (per-set means).
+``results/<name>/``: restored images (``--save_img``), ``metrics.csv``/``metrics.json`` per set
+(one row per image and the mean) and ``summary.csv``/``summary.json`` (the mean of every set).
 """
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import logging
 import os
 import sys
@@ -21,13 +19,13 @@ from typing import Dict, Optional, Sequence
 if __package__ in (None, ''):  # executed as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import torch
-
+from basicsr.config import parse
 from basicsr.data import build_dataset
+from basicsr.evaluation.report import MetricTable, summary_table
+from basicsr.evaluation.validation import shard_loader, validate
 from basicsr.models import build_model
-from basicsr.models.validation import shard_loader, validate
+from basicsr.utils.device import select_device
 from basicsr.utils.logger import close_file_handlers, get_root_logger
-from basicsr.utils.options import parse
 
 __all__ = ['main']
 
@@ -51,42 +49,33 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, float]]:
     if args.weights:
         overrides.append(f'path.pretrain_network_g={args.weights}')
     opt = parse(args.opt, is_train=False, overrides=overrides)
-    if not opt['path'].get('pretrain_network_g'):
+    if not opt['path']['pretrain_network_g']:
         raise SystemExit('No weights: pass --weights FILE.pth or set path.pretrain_network_g in the option file.')
-    if args.device == 'auto':
-        device = torch.device('cuda' if torch.cuda.is_available() and opt['num_gpu'] != 0 else 'cpu')
-    else:
-        device = torch.device(args.device)
+    device = select_device('cpu' if opt['num_gpu'] == 0 and args.device == 'auto' else args.device)
     results_root = opt['path']['results_root']
     os.makedirs(results_root, exist_ok=True)
     get_root_logger(os.path.join(results_root, f"test_{opt['name']}.log"))
-    val_opt = dict(opt['val'], save_img=args.save_img or opt['val'].get('save_img', False))
+    val_opt = dict(opt['val'], save_img=args.save_img or opt['val']['save_img'])
     phases = [k for k, d in opt['datasets'].items() if d['phase'] == 'test'] or \
         [k for k, d in opt['datasets'].items() if d['phase'] == 'val']
     if not phases:
         raise SystemExit(f"{args.opt}: no datasets.test*/val* block to evaluate.")
     model = build_model(opt, device)
-    summary: Dict[str, Dict[str, float]] = {}
-    rows = []
+    tables: Dict[str, MetricTable] = {}
     try:
         for key in phases:
             dopt = opt['datasets'][key]
-            name = dopt.get('name') or key
-            loader = shard_loader(build_dataset(dopt), 0, 1)
-            means, per_image = validate(model, loader, name, val_opt, None, os.path.join(results_root, name))
-            summary[name] = means
-            rows += [{'set': name, 'image': img, **vals} for img, vals in per_image]
-            logger.info('%s: %s', name, ', '.join(f'{m} {v:.4f}' for m, v in means.items()) or 'no metrics')
+            name = dopt['name'] or key
+            table = validate(model, shard_loader(build_dataset(dopt), 0, 1), name, val_opt, None,
+                             os.path.join(results_root, name))
+            tables[name] = table
+            table.save(os.path.join(results_root, name))
+            logger.info('%s: %s', name, ', '.join(f'{m} {v:.4f}' for m, v in table.summaries.get('mean', {}).items())
+                        or 'no metrics')
     finally:
         close_file_handlers()
-    metrics = sorted({m for r in rows for m in r if m not in ('set', 'image')})
-    with open(os.path.join(results_root, 'metrics.csv'), 'w', newline='', encoding='utf-8') as f:
-        writer = csv.DictWriter(f, fieldnames=['set', 'image'] + metrics)
-        writer.writeheader()
-        writer.writerows(rows)
-    with open(os.path.join(results_root, 'metrics.json'), 'w', encoding='utf-8') as f:
-        json.dump(summary, f, indent=2)
-    return summary
+    summary_table(f"{opt['name']}: mean per set", tables).save(results_root, 'summary')
+    return {name: table.summaries.get('mean', {}) for name, table in tables.items()}
 
 
 if __name__ == '__main__':

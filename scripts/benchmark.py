@@ -58,7 +58,7 @@ def make_paired_patches(root: str, n: int, size: int = 512) -> Dict[str, str]:
 def bench_loader(args: argparse.Namespace) -> List[Dict[str, Any]]:
     from basicsr.data import build_dataset, build_train_loader
     from basicsr.data.progressive import ProgressiveSchedule
-    from basicsr.models.image_restoration_model import official_progressive_crop
+    from basicsr.data.progressive import official_progressive_crop
 
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -103,7 +103,7 @@ def bench_loader(args: argparse.Namespace) -> List[Dict[str, Any]]:
 
 def bench_train_step(args: argparse.Namespace) -> Dict[str, Any]:
     from basicsr.models.archs.restormer_arch import Restormer
-    from basicsr.utils.inference import autocast_context
+    from basicsr.utils.device import autocast_context
 
     device = torch.device(args.device)
     torch.manual_seed(0)

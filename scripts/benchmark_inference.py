@@ -72,6 +72,7 @@ def photo(height: int, width: int) -> Any:
 
 def small_restormer(dim: int, seed: int = 0) -> Any:
     import torch
+
     from basicsr.models.archs import Restormer
     torch.manual_seed(seed)
     return Restormer(dim=dim, num_blocks=[1, 1, 1, 1], num_refinement_blocks=1, heads=[1, 1, 1, 1]).eval()
@@ -101,6 +102,7 @@ def worker(cfg: Dict[str, Any]) -> Dict[str, Any]:
     import gc
 
     import torch
+
     from basicsr.utils.inference import restore, tile_starts
     torch.set_num_threads(cfg['threads'])
     net = small_restormer(cfg['dim'])

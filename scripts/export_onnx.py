@@ -6,8 +6,9 @@ Usage::
     python scripts/export_onnx.py --opt Denoising/Options/RealDenoising_Restormer.yml \\
         --weights Denoising/pretrained_models/real_denoising.pth --output real_denoising.onnx --check photo.png
 
-The network settings come from ``network_g`` of the task option file (``--task``, see ``demo.TASKS``) or of
-``--opt``; weights are official ``{'params': ...}`` files (default: the task's file in ``<Task>/pretrained_models/``).
+The network settings come from ``network_g`` of the task option file (``--task``, see
+``basicsr.evaluation.tasks.TASKS``) or of ``--opt``; weights are official ``{'params': ...}`` files
+(default: the task's file in ``<Task>/pretrained_models/``).
 The graph has one input ``input`` (N, C, H, W) and one output ``output``; N, H and W are dynamic.
 
 **H and W must be multiples of 8 at run time** (three 2x down-samplings).  The size check of
@@ -35,22 +36,26 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO_ROOT not in sys.path:  # for `demo` (task table) and, when not installed, `basicsr`
+try:
+    import basicsr  # noqa: F401
+except ImportError:  # a checkout without `pip install -e .`
     sys.path.insert(0, REPO_ROOT)
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
-import demo  # noqa: E402
+from basicsr.evaluation.tasks import TASKS, network_options  # noqa: E402
+from basicsr.models.archs import build_network  # noqa: E402
+from basicsr.utils.errors import MissingInputError, UserError  # noqa: E402
 from basicsr.utils.img_util import img2tensor, imread  # noqa: E402
-from basicsr.utils.inference import build_model, pad_to_multiple  # noqa: E402
+from basicsr.utils.inference import pad_to_multiple  # noqa: E402
 
 SIZE_MULTIPLE = 8
 INPUT_NAME, OUTPUT_NAME = 'input', 'output'
 INSTALL_HINT = "install the optional ONNX extra: pip install -e '.[onnx]' (or pip install onnx onnxruntime onnxscript)"
 
 
-class MissingDependency(RuntimeError):
+class MissingDependency(UserError, RuntimeError):
     """An optional package (onnx, onnxruntime, onnxscript) is not installed."""
 
 
@@ -150,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description='Export a Restormer checkpoint to ONNX (dynamic N, H, W; '
                                                  'H and W must be multiples of 8 at run time).')
     src = parser.add_mutually_exclusive_group(required=True)
-    src.add_argument('--task', choices=sorted(demo.TASKS), help='network_g and default weights of a demo task')
+    src.add_argument('--task', choices=sorted(TASKS), help='network_g and default weights of an official task')
     src.add_argument('--opt', help='option YAML whose network_g describes the checkpoint')
     parser.add_argument('--set', nargs='*', action='extend', default=[], metavar='KEY=VALUE',
                         help='overrides of the option file, e.g. network_g.dim=8')
@@ -169,23 +174,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Export (and optionally check); returns 0, or 1 when the check exceeds ``--tolerance``."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     task = args.task
     if task:
-        network_opt = demo.task_network_opt(task, overrides=args.set)
-        weights = args.weights or demo.default_weights(task)
+        network_opt = network_options(TASKS[task].option_path, args.set)
+        weights = args.weights or TASKS[task].weights_path
     else:
         if not args.weights:
-            raise demo.DemoError('--weights is required with --opt')
-        network_opt = demo.task_network_opt(None, opt_file=args.opt, overrides=args.set)
+            parser.error('--weights is required with --opt')
+        network_opt = network_options(args.opt, args.set)
         weights = args.weights
     if not os.path.isfile(weights):
-        raise demo.DemoError(demo.missing_weights_message(task, weights) if task else
-                             f"Weights file not found: '{weights}'")
+        raise MissingInputError(TASKS[task].missing_weights_message(weights) if task else
+                                f"Weights file not found: '{weights}'")
     _require('onnx', 'to export the model')
     if args.check is not None:
         _require('onnxruntime', 'for --check')
-    net = build_model(network_opt, weights, device='cpu', param_key=args.param_key)
+    net = build_network(network_opt, weights, param_key=args.param_key).eval()
     in_channels = int(network_opt.get('inp_channels', 3))
     output = args.output or os.path.splitext(weights)[0] + '.onnx'
     meta = {'network_g': repr(network_opt), 'weights': os.path.basename(weights)}
@@ -212,5 +218,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 if __name__ == '__main__':
     try:
         sys.exit(main())
-    except (demo.DemoError, MissingDependency) as err:
+    except UserError as err:
         sys.exit(f'error: {err}')

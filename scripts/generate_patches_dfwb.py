@@ -19,10 +19,9 @@ import argparse
 import os
 import sys
 
-if __package__ in (None, ''):
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import patch_jobs  # sibling module; it also makes the repository importable when basicsr is not installed
 
-from basicsr.data import patches  # noqa: E402
+from basicsr.utils.file_util import list_images  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULTS = {'src': 'Denoising/Datasets/Downloads', 'dst': 'Denoising/Datasets/train/DFWB'}
@@ -45,8 +44,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--overlap', type=int, default=96)
     p.add_argument('--tile_threshold', type=int, default=800,
                    help='only images with both sides larger than this are tiled; smaller ones are copied whole')
-    patches.add_runner_args(p)
-    return patches.fill_default_paths(p.parse_args(argv), REPO_ROOT, DEFAULTS)
+    patch_jobs.add_runner_args(p)
+    return patch_jobs.fill_default_paths(p.parse_args(argv), REPO_ROOT, DEFAULTS)
 
 
 def main(argv=None) -> int:
@@ -54,12 +53,12 @@ def main(argv=None) -> int:
     layout = LAYOUT.format(root=args.src)
     jobs = []
     for name in args.datasets:
-        folder = patches.resolve_source(os.path.join(args.src, name), [''], layout, f'DFWB source {name}')
-        for path in patches.list_images(folder):
+        folder = patch_jobs.resolve_source(os.path.join(args.src, name), [''], layout, f'DFWB source {name}')
+        for path in list_images(folder, required=False):
             stem = os.path.splitext(os.path.basename(path))[0]
-            jobs.append(patches.GridJob((path,), (args.dst,), f'{name}-{stem}', patch_size=args.patch_size,
-                                        overlap=args.overlap, tile_threshold=args.tile_threshold))
-    s = patches.run_jobs(jobs, desc='DFWB', **patches.runner_kwargs(args))
+            jobs.append(patch_jobs.GridJob((path,), (args.dst,), f'{name}-{stem}', patch_size=args.patch_size,
+                                           overlap=args.overlap, tile_threshold=args.tile_threshold))
+    s = patch_jobs.run_jobs(jobs, desc='DFWB', **patch_jobs.runner_kwargs(args))
     print(f'DFWB: {s.jobs} images ({s.skipped} done before) -> {s.files} training images in {args.dst}')
     if s.failed:
         print(f'{len(s.failed)} images failed (see the errors above); run again to retry them', file=sys.stderr)
@@ -67,4 +66,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    patches.cli_main(main)
+    patch_jobs.cli_main(main)

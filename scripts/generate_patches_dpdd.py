@@ -21,10 +21,9 @@ import argparse
 import os
 import sys
 
-if __package__ in (None, ''):
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import patch_jobs  # sibling module; it also makes the repository importable when basicsr is not installed
 
-from basicsr.data import patches  # noqa: E402
+from basicsr.utils.file_util import file_stem  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULTS = {'src': 'Defocus_Deblurring/Datasets/Downloads/DPDD', 'dst': 'Defocus_Deblurring/Datasets/train/DPDD',
@@ -47,38 +46,34 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--remove_ratio', type=float, default=0.3, help='fraction of least sharp patches dropped')
     p.add_argument('--val_size', type=int, default=256, help='centre-crop size of the validation images')
     p.add_argument('--splits', nargs='+', choices=('train', 'val'), default=['train', 'val'])
-    patches.add_runner_args(p)
-    return patches.fill_default_paths(p.parse_args(argv), REPO_ROOT, DEFAULTS)
+    patch_jobs.add_runner_args(p)
+    return patch_jobs.fill_default_paths(p.parse_args(argv), REPO_ROOT, DEFAULTS)
 
 
 def _groups(src: str, split: str):
     what = f'DPDD {split} data'
-    base = patches.resolve_source(src, VIEWS, LAYOUT.format(root=src), what, prefixes=(f'{split}/{split}', split))
-    return patches.pair_by_order([os.path.join(base, v) for v in VIEWS], what)
+    base = patch_jobs.resolve_source(src, VIEWS, LAYOUT.format(root=src), what, prefixes=(f'{split}/{split}', split))
+    return patch_jobs.pair_by_order([os.path.join(base, v) for v in VIEWS], what)
 
 
 def _out(root: str):
     return tuple(os.path.join(root, f'{v}_crops') for v in VIEWS)
 
 
-def _stem(path: str) -> str:
-    return os.path.splitext(os.path.basename(path))[0]
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     failed = 0
     if 'train' in args.splits:
-        jobs = [patches.DPDDJob(g, _out(args.dst), _stem(g[2]), patch_size=args.patch_size, stride=args.stride,
-                                remove_ratio=args.remove_ratio) for g in _groups(args.src, 'train')]
-        s = patches.run_jobs(jobs, desc='DPDD train', **patches.runner_kwargs(args))
+        jobs = [patch_jobs.DPDDJob(g, _out(args.dst), file_stem(g[2]), patch_size=args.patch_size, stride=args.stride,
+                                   remove_ratio=args.remove_ratio) for g in _groups(args.src, 'train')]
+        s = patch_jobs.run_jobs(jobs, desc='DPDD train', **patch_jobs.runner_kwargs(args))
         print(f'DPDD train: {s.jobs} images ({s.skipped} done before) -> {s.files // 4} patches per view in '
               f'{args.dst}')
         failed += len(s.failed)
     if 'val' in args.splits:
-        jobs = [patches.CenterCropJob(g, _out(args.val_dst), _stem(g[2]), size=args.val_size, flag='unchanged')
+        jobs = [patch_jobs.CenterCropJob(g, _out(args.val_dst), file_stem(g[2]), size=args.val_size, flag='unchanged')
                 for g in _groups(args.src, 'val')]
-        s = patches.run_jobs(jobs, desc='DPDD val', **patches.runner_kwargs(args))
+        s = patch_jobs.run_jobs(jobs, desc='DPDD val', **patch_jobs.runner_kwargs(args))
         print(f'DPDD val: {s.jobs} images ({s.skipped} done before) -> {s.files // 4} crops per view in '
               f'{args.val_dst}')
         failed += len(s.failed)
@@ -88,4 +83,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    patches.cli_main(main)
+    patch_jobs.cli_main(main)

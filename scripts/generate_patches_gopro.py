@@ -18,10 +18,9 @@ import argparse
 import os
 import sys
 
-if __package__ in (None, ''):
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import patch_jobs  # sibling module; it also makes the repository importable when basicsr is not installed
 
-from basicsr.data import patches  # noqa: E402
+from basicsr.utils.file_util import file_stem  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULTS = {'src': 'Motion_Deblurring/Datasets/Downloads/GoPro', 'dst': 'Motion_Deblurring/Datasets/train/GoPro',
@@ -40,18 +39,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--overlap', type=int, default=256)
     p.add_argument('--val_size', type=int, default=256, help='centre-crop size of the validation pairs')
     p.add_argument('--splits', nargs='+', choices=('train', 'val'), default=['train', 'val'])
-    patches.add_runner_args(p)
-    return patches.fill_default_paths(p.parse_args(argv), REPO_ROOT, DEFAULTS)
+    patch_jobs.add_runner_args(p)
+    return patch_jobs.fill_default_paths(p.parse_args(argv), REPO_ROOT, DEFAULTS)
 
 
 def _pairs(root: str, what: str, prefixes=('',)):
     # 'train' also accepts <src>/train/{input,target}, the GoPro archive's own split folder.
-    base = patches.resolve_source(root, ['input', 'target'], LAYOUT.format(root=root), what, prefixes)
-    return patches.pair_by_order([os.path.join(base, 'input'), os.path.join(base, 'target')], what)
-
-
-def _stem(path: str) -> str:
-    return os.path.splitext(os.path.basename(path))[0]
+    base = patch_jobs.resolve_source(root, ['input', 'target'], LAYOUT.format(root=root), what, prefixes)
+    return patch_jobs.pair_by_order([os.path.join(base, 'input'), os.path.join(base, 'target')], what)
 
 
 def main(argv=None) -> int:
@@ -59,16 +54,16 @@ def main(argv=None) -> int:
     failed = 0
     if 'train' in args.splits:
         out = (os.path.join(args.dst, 'input_crops'), os.path.join(args.dst, 'target_crops'))
-        jobs = [patches.GridJob(pair, out, _stem(pair[0]), patch_size=args.patch_size, overlap=args.overlap)
+        jobs = [patch_jobs.GridJob(pair, out, file_stem(pair[0]), patch_size=args.patch_size, overlap=args.overlap)
                 for pair in _pairs(args.src, 'GoPro training data', ('', 'train'))]
-        s = patches.run_jobs(jobs, desc='GoPro train', **patches.runner_kwargs(args))
+        s = patch_jobs.run_jobs(jobs, desc='GoPro train', **patch_jobs.runner_kwargs(args))
         print(f'GoPro train: {s.jobs} pairs ({s.skipped} done before) -> {s.files // 2} patch pairs in {args.dst}')
         failed += len(s.failed)
     if 'val' in args.splits:
         out = (os.path.join(args.val_dst, 'input_crops'), os.path.join(args.val_dst, 'target_crops'))
-        jobs = [patches.CenterCropJob(pair, out, _stem(pair[0]), size=args.val_size)
+        jobs = [patch_jobs.CenterCropJob(pair, out, file_stem(pair[0]), size=args.val_size)
                 for pair in _pairs(args.val_src, 'GoPro test data (source of the validation crops)')]
-        s = patches.run_jobs(jobs, desc='GoPro val', **patches.runner_kwargs(args))
+        s = patch_jobs.run_jobs(jobs, desc='GoPro val', **patch_jobs.runner_kwargs(args))
         print(f'GoPro val: {s.jobs} pairs ({s.skipped} done before) -> {s.files // 2} crop pairs in {args.val_dst}')
         failed += len(s.failed)
     if failed:
@@ -77,4 +72,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    patches.cli_main(main)
+    patch_jobs.cli_main(main)

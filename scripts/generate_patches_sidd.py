@@ -24,10 +24,9 @@ import os
 import shutil
 import sys
 
-if __package__ in (None, ''):
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import patch_jobs  # sibling module; it also makes the repository importable when basicsr is not installed
 
-from basicsr.data import patches  # noqa: E402
+from basicsr.utils.file_util import file_stem, list_images, natural_key  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULTS = {'src': 'Denoising/Datasets/Downloads/SIDD', 'dst': 'Denoising/Datasets/train/SIDD',
@@ -49,8 +48,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--overlap', type=int, default=128)
     p.add_argument('--skip_train', action='store_true', help='do not generate the training patches')
     p.add_argument('--val_from_mat', action='store_true', help='write validation crops from the .mat blocks')
-    patches.add_runner_args(p)
-    return patches.fill_default_paths(p.parse_args(argv), REPO_ROOT, DEFAULTS)
+    patch_jobs.add_runner_args(p)
+    return patch_jobs.fill_default_paths(p.parse_args(argv), REPO_ROOT, DEFAULTS)
 
 
 def sidd_pairs(src: str):
@@ -58,18 +57,18 @@ def sidd_pairs(src: str):
     what = 'SIDD training data'
     layout = LAYOUT.format(root=src)
     if not os.path.isdir(src):
-        raise patches.SourceLayoutError(f"{what}: folder not found: '{src}'.\nExpected layout:\n{layout}")
-    files = [f for d in sorted(os.listdir(src), key=patches.natural_key) if os.path.isdir(os.path.join(src, d))
-             for f in patches.list_images(os.path.join(src, d))]
-    noisy = sorted((f for f in files if 'NOISY' in os.path.basename(f)), key=patches.natural_key)
-    gt = sorted((f for f in files if 'GT' in os.path.basename(f)), key=patches.natural_key)
+        raise patch_jobs.SourceLayoutError(f"{what}: folder not found: '{src}'.\nExpected layout:\n{layout}")
+    files = [f for d in sorted(os.listdir(src), key=natural_key) if os.path.isdir(os.path.join(src, d))
+             for f in list_images(os.path.join(src, d), required=False)]
+    noisy = sorted((f for f in files if 'NOISY' in os.path.basename(f)), key=natural_key)
+    gt = sorted((f for f in files if 'GT' in os.path.basename(f)), key=natural_key)
     if not noisy or len(noisy) != len(gt):
-        raise patches.SourceLayoutError(f"{what}: found {len(noisy)} NOISY and {len(gt)} GT images in the scene "
-                                        f"folders of '{src}'; they must pair up.\nExpected layout:\n{layout}")
+        raise patch_jobs.SourceLayoutError(f"{what}: found {len(noisy)} NOISY and {len(gt)} GT images in the scene "
+                                           f"folders of '{src}'; they must pair up.\nExpected layout:\n{layout}")
     odd = [(n, g) for n, g in zip(noisy, gt) if n.replace('NOISY', 'GT') != g]
     if odd:
-        patches.logger.warning('%s: %d pairs do not match by name (paired by sorted order), e.g. %s / %s',
-                               what, len(odd), *odd[0])
+        patch_jobs.logger.warning('%s: %d pairs do not match by name (paired by sorted order), e.g. %s / %s',
+                                  what, len(odd), *odd[0])
     return list(zip(noisy, gt))
 
 
@@ -80,24 +79,24 @@ def write_val_from_mat(mat_dir: str, val_dst: str) -> int:
     for key, _ in MAT_KEYS:
         path = os.path.join(mat_dir, f'{key}.mat')
         if not os.path.isfile(path):
-            raise patches.SourceLayoutError(f"SIDD validation blocks: file not found: '{path}'.\nExpected layout:\n"
-                                            f'  {mat_dir}/\n    ValidationNoisyBlocksSrgb.mat\n'
-                                            '    ValidationGtBlocksSrgb.mat')
+            raise patch_jobs.SourceLayoutError(f"SIDD validation blocks: file not found: '{path}'.\nExpected layout:\n"
+                                               f'  {mat_dir}/\n    ValidationNoisyBlocksSrgb.mat\n'
+                                               '    ValidationGtBlocksSrgb.mat')
         arrays.append(loadmat(path)[key])
     if arrays[0].shape != arrays[1].shape or arrays[0].ndim != 5:
         raise ValueError(f'SIDD validation blocks: unexpected shapes {arrays[0].shape} / {arrays[1].shape}')
     n_img, n_blk = arrays[0].shape[:2]
     for (_, sub), blocks in zip(MAT_KEYS, arrays):
         out_dir = os.path.join(val_dst, sub)
-        shutil.rmtree(os.path.join(out_dir, patches.TMP_DIR_NAME), ignore_errors=True)  # left by an interruption
+        shutil.rmtree(os.path.join(out_dir, patch_jobs.TMP_DIR_NAME), ignore_errors=True)  # left by an interruption
         for i in range(n_img):
             for b in range(n_blk):
                 name = f'{i:04d}_{b:02d}.png'
                 if not os.path.isfile(os.path.join(out_dir, name)):
-                    patches.write_image(blocks[i, b, :, :, ::-1], out_dir, name)  # RGB -> BGR
+                    patch_jobs.write_image(blocks[i, b, :, :, ::-1], out_dir, name)  # RGB -> BGR
     for _, sub in MAT_KEYS:
         try:
-            os.rmdir(os.path.join(val_dst, sub, patches.TMP_DIR_NAME))
+            os.rmdir(os.path.join(val_dst, sub, patch_jobs.TMP_DIR_NAME))
         except OSError:
             pass
     return n_img * n_blk
@@ -108,9 +107,9 @@ def main(argv=None) -> int:
     failed = 0
     if not args.skip_train:
         out = (os.path.join(args.dst, 'input_crops'), os.path.join(args.dst, 'target_crops'))
-        jobs = [patches.GridJob(pair, out, os.path.splitext(os.path.basename(pair[0]))[0],
-                                patch_size=args.patch_size, overlap=args.overlap) for pair in sidd_pairs(args.src)]
-        s = patches.run_jobs(jobs, desc='SIDD train', **patches.runner_kwargs(args))
+        jobs = [patch_jobs.GridJob(pair, out, file_stem(pair[0]),
+                                   patch_size=args.patch_size, overlap=args.overlap) for pair in sidd_pairs(args.src)]
+        s = patch_jobs.run_jobs(jobs, desc='SIDD train', **patch_jobs.runner_kwargs(args))
         print(f'SIDD train: {s.jobs} pairs ({s.skipped} done before) -> {s.files // 2} patch pairs in {args.dst}')
         failed = len(s.failed)
     if args.val_from_mat:
@@ -122,4 +121,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    patches.cli_main(main)
+    patch_jobs.cli_main(main)

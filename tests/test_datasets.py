@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from basicsr.data import build_dataset
-from basicsr.data.data_util import DatasetLayoutError
+from basicsr.utils.errors import DatasetLayoutError
 from basicsr.data.sample_spec import SampleSpec
 from basicsr.data.transforms import augment, crop_augment, pad_to_size
 from basicsr.utils.img_util import ImageReadError, imwrite

@@ -185,13 +185,13 @@ def test_tile_must_be_multiple_of_8(images: str, tmp_path, capsys, tile: str) ->
 
 
 def test_bad_inputs(images: str, weights: Dict[str, str], tmp_path) -> None:
-    with pytest.raises(demo.DemoError, match='does not exist'):
+    with pytest.raises(demo.DemoError, match='not found'):
         run_demo('Deraining', str(tmp_path / 'missing'), str(tmp_path), weights['color'])
     with pytest.raises(demo.DemoError, match='not an image'):
         run_demo('Deraining', os.path.join(images, 'notes.txt'), str(tmp_path), weights['color'])
     empty = tmp_path / 'empty'
     empty.mkdir()
-    with pytest.raises(demo.DemoError, match='No image files'):
+    with pytest.raises(demo.DemoError, match='contains no images'):
         run_demo('Deraining', str(empty), str(tmp_path), weights['color'])
     with pytest.raises(demo.DemoError, match='does not match'):  # gray weights for a colour task
         run_demo('Deraining', images, str(tmp_path), weights['gray'])

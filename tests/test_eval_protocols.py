@@ -18,7 +18,9 @@ from basicsr.metrics.matlab_protocols import (calculate_psnr_y_matlab, calculate
                                               gopro_hide_metrics, matlab_y_uint8, sidd_metrics, ssim_index_map)
 from basicsr.metrics.protocols import gaussian_denoising_metrics, get_protocol
 from basicsr.metrics.realblur import realblur_align, realblur_metrics, realblur_psnr, realblur_ssim
-from basicsr.utils.eval_report import MetricTable, natsorted, pair_files
+from basicsr.evaluation.report import MetricTable, pair_files
+from basicsr.utils.errors import DatasetLayoutError
+from basicsr.utils.file_util import natsorted
 from basicsr.utils.registry import METRIC_REGISTRY
 
 
@@ -240,7 +242,7 @@ def test_natural_order_and_pairing(tmp_path):
     # Different names: natural order, as the official evaluators.
     assert pair_files(['r/rain-2.png', 'r/rain-10.png'], ['t/norain-10.png', 't/norain-2.png']) == [
         ('r/rain-2.png', 't/norain-2.png'), ('r/rain-10.png', 't/norain-10.png')]
-    with pytest.raises(ValueError, match='2 result images but 1'):
+    with pytest.raises(DatasetLayoutError, match='2 result images but 1'):
         pair_files(res[:2], ['t/1.png'])
 
 

@@ -121,7 +121,7 @@ def test_cli_check_with_real_image(ort: Any, tmp_path, capsys) -> None:
 
 
 def test_missing_weights_message(tmp_path) -> None:
-    with pytest.raises(export_onnx.demo.DemoError, match='Motion_Deblurring/pretrained_models/'):
+    with pytest.raises(export_onnx.MissingInputError, match='Motion_Deblurring/pretrained_models/'):
         export_onnx.main(['--task', 'Motion_Deblurring', '--weights', str(tmp_path / 'missing.pth')])
 
 

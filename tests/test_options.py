@@ -9,7 +9,7 @@ import os
 import pytest
 import yaml
 
-from basicsr.utils.options import OptionError, apply_overrides, parse
+from basicsr.config import OptionError, apply_overrides, parse
 
 TASK_FILES = {
     'Deraining/Options/Deraining_Restormer.yml': dict(

@@ -13,12 +13,14 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from basicsr.data import patches
-from basicsr.data.patches import (MANIFEST_NAME, CenterCropJob, GridJob, OutputConflictError, SourceLayoutError,
-                                  center_window, dpdd_windows, fitness_scores, grid_starts, grid_windows,
-                                  kept_indices, run_jobs)
+from basicsr.data.patches import center_window, dpdd_windows, fitness_scores, grid_starts, grid_windows, kept_indices
 from basicsr.utils.img_util import imread, imwrite
 from conftest import REPO_ROOT, photo
+
+sys.path.insert(0, os.path.join(REPO_ROOT, 'scripts'))
+import patch_jobs as patches  # noqa: E402
+from patch_jobs import (MANIFEST_NAME, CenterCropJob, GridJob, OutputConflictError, SourceLayoutError,  # noqa: E402
+                        run_jobs)
 
 
 def load_script(name: str):

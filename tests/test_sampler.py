@@ -38,7 +38,7 @@ def test_paper_global_batch_with_any_gpu_count():
         plan_accumulation([8, 5], 8, 3, 'auto')
     explicit = plan_accumulation([8, 5], recipe_gpus=1, world_size=2, grad_accum='auto', global_batch_sizes=[32, 10])
     assert [(p['micro_batch'], p['accum']) for p in explicit] == [(8, 2), (5, 1)]
-    with pytest.raises(ValueError, match='one entry per stage'):
+    with pytest.raises(ValueError, match='one entry per progressive stage'):
         plan_accumulation([8, 5], 1, 1, 'auto', [32])
     fixed = plan_accumulation([8, 5], 8, 2, 3)
     assert [(p['micro_batch'], p['accum'], p['global_batch']) for p in fixed] == [(8, 3, 48), (5, 3, 30)]

@@ -23,8 +23,9 @@ from basicsr.data.degradations import add_test_noise
 from basicsr.metrics.dpdd import dpdd_metrics
 from basicsr.metrics.protocols import get_protocol
 from basicsr.utils.img_util import img2tensor, imread, tensor2img
-from basicsr.utils.inference import build_model, restore
-from basicsr.utils.options import parse
+from basicsr.models.archs import build_network
+from basicsr.utils.inference import restore
+from basicsr.config import parse
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ['network_g.dim=8', 'network_g.num_blocks=[1,1,1,1]', 'network_g.num_refinement_blocks=1',
@@ -54,7 +55,7 @@ def save_weights(opt_rel: str, path: Path, seed: int = 0) -> dict:
     """Random tiny weights for the network of an official option file; returns its network_g block."""
     net_opt = parse(str(ROOT / opt_rel), is_train=False, overrides=TINY)['network_g']
     torch.manual_seed(seed)
-    net = build_model(net_opt)
+    net = build_network(net_opt)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({'params': net.state_dict()}, path)
     return net_opt
@@ -144,7 +145,7 @@ def test_motion_deblurring(tmp_path, dataset):
 
 
 def _direct_restore(net_opt, weights, img_rgb):
-    net = build_model(net_opt, str(weights))
+    net = build_network(net_opt, str(weights)).eval()
     return restore(net, img2tensor(img_rgb, bgr2rgb=False)[None])
 
 

@@ -48,10 +48,10 @@ def test_generic_test_entry(tmp_path):
         saved = (imread(str(res / 'Tiny' / f'{name}.png')) * 255).round().astype(np.uint8)
         assert np.array_equal(saved, out)
     assert summary['Tiny']['psnr'] == pytest.approx(np.mean(expected), abs=1e-9)
-    rows = list(csv.DictReader(open(res / 'metrics.csv')))
-    assert [r['image'] for r in rows] == ['a', 'b']
-    assert [float(r['psnr']) for r in rows] == pytest.approx(expected, abs=1e-9)
-    assert json.load(open(res / 'metrics.json'))['Tiny']['psnr'] == pytest.approx(summary['Tiny']['psnr'])
+    rows = list(csv.DictReader(open(res / 'Tiny' / 'metrics.csv')))
+    assert [r['name'] for r in rows] == ['a', 'b', 'mean']
+    assert [float(r['psnr']) for r in rows[:2]] == pytest.approx(expected, abs=1e-9)
+    assert json.load(open(res / 'summary.json'))['summary']['average']['psnr'] == pytest.approx(summary['Tiny']['psnr'])
     with pytest.raises(SystemExit, match='No weights'):
         main(['-opt', str(path)])
     assert os.path.exists(res / 'test_evaluate.log')

@@ -11,7 +11,7 @@ import pytest
 import torch
 import yaml
 
-from basicsr.train import KILL_ENV, main
+from basicsr.train import main
 from basicsr.utils.img_util import imwrite
 from conftest import REPO_ROOT, TINY_NET, photo
 
@@ -86,19 +86,35 @@ def test_tiny_training_end_to_end_loss_falls(tmp_path):
     assert out['best_metrics']['ValSet/psnr']['iter'] == 40
 
 
-def _run_subprocess(args, env_extra=None):
+#: runs basicsr.train.main(argv) in a fresh process that SIGKILLs itself when iteration `kill_at` starts
+_KILLED_RUN = """
+import os, signal, sys
+from basicsr.models.image_restoration_model import ImageCleanModel
+kill_at, argv = int(sys.argv[1]), sys.argv[2:]
+set_lr = ImageCleanModel.update_learning_rate
+def update_learning_rate(self, it):
+    if it == kill_at:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return set_lr(self, it)
+ImageCleanModel.update_learning_rate = update_learning_rate
+from basicsr.train import main
+main(argv)
+"""
+
+
+def _run_killed(kill_at, args):
     # CPU results are bitwise reproducible for a fixed thread count; the in-process runs use 1 thread (conftest)
-    env = dict(os.environ, OMP_NUM_THREADS='1', **(env_extra or {}))
+    env = dict(os.environ, OMP_NUM_THREADS='1')
     env['PYTHONPATH'] = REPO_ROOT + os.pathsep + env.get('PYTHONPATH', '')
-    return subprocess.run([sys.executable, os.path.join(REPO_ROOT, 'basicsr', 'train.py')] + args, env=env,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, '-c', _KILLED_RUN, str(kill_at)] + args, env=env, capture_output=True,
+                          text=True, timeout=600)
 
 
 def test_crash_and_auto_resume_equals_uninterrupted_run(tmp_path):
     common = dict(total_iter=12, datasets__train__num_worker_per_gpu=2, train__grad_accum=2)
     straight = main(['-opt', write_options(tmp_path / 'a', name='straight', **common)])
     crashed_opt = write_options(tmp_path / 'b', name='crashed', **common)
-    proc = _run_subprocess(['-opt', crashed_opt], {KILL_ENV: '9'})  # SIGKILL at the start of iteration 9
+    proc = _run_killed(9, ['-opt', crashed_opt])  # SIGKILL at the start of iteration 9
     assert proc.returncode != 0
     exp = os.path.join(str(tmp_path / 'b'), 'experiments', 'crashed')
     assert sorted(os.listdir(os.path.join(exp, 'training_states'))) == ['6.state']
@@ -163,7 +179,7 @@ def test_archive_existing(tmp_path):
 
 def test_warmup_and_lr_follow_the_official_rule(tmp_path):
     from basicsr.models import build_model
-    from basicsr.utils.options import parse
+    from basicsr.config import parse
     opt = parse(write_options(tmp_path, total_iter=8, name='lr', train__warmup_iter=4), root_path=str(tmp_path))
     model = build_model(opt, torch.device('cpu'))
     lrs = []

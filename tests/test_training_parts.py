@@ -12,7 +12,7 @@ import torch
 
 from basicsr.data.prefetcher import CPUPrefetcher, CUDAPrefetcher, make_prefetcher
 from basicsr.models.ema import ModelEMA
-from basicsr.models.image_restoration_model import official_progressive_crop
+from basicsr.data.progressive import official_progressive_crop
 from basicsr.models.mixup import MixingAugment
 from conftest import REPO_ROOT
 
@@ -82,7 +82,7 @@ def test_cuda_prefetcher():
 @pytest.mark.parametrize('amp', ['bf16', 'fp16'])
 def test_cuda_amp_training_step(amp):
     from basicsr.models.archs.restormer_arch import Restormer
-    from basicsr.utils.inference import autocast_context
+    from basicsr.utils.device import autocast_context
     torch.manual_seed(0)
     net = Restormer(dim=8, num_blocks=[1, 1, 1, 1], num_refinement_blocks=1).cuda()
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
@@ -116,7 +116,7 @@ def test_train_sh_runs_one_cpu_process(tmp_path):
 
 def test_non_finite_loss_stops_before_the_step(tmp_path):
     from basicsr.models import build_model
-    from basicsr.utils.options import parse
+    from basicsr.config import parse
     from test_train import write_options
     opt = parse(write_options(tmp_path, total_iter=2, name='nan', with_val=False), root_path=str(tmp_path))
     model = build_model(opt, torch.device('cpu'))

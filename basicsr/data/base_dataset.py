@@ -1,7 +1,7 @@
 """Shared plumbing of the image datasets: storage backend, option checks, normalisation."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
@@ -10,6 +10,7 @@ from torch.utils.data import Dataset
 from basicsr.data.data_util import resolve_path
 from basicsr.data.file_client import FileClient
 from basicsr.data.sample_spec import unpack_item
+from basicsr.utils.errors import OptionError
 from basicsr.utils.img_util import imfrombytes
 
 __all__ = ['ImageDataset']
@@ -33,21 +34,33 @@ class ImageDataset(Dataset):
         for key in ('dataroot_gt', 'dataroot_lq', 'dataroot_lqL', 'dataroot_lqR', 'meta_info_file'):
             opt[key] = resolve_path(opt.get(key))
         self.opt = opt
-        missing = [k for k in self.required_keys if not opt.get(k)]
-        if missing:
-            raise ValueError(f"{type(self).__name__} ({opt.get('name', opt.get('phase'))}) needs option(s) "
-                             f"{', '.join(missing)}.")
+        self.check_options(opt, f"{type(self).__name__} ({opt.get('name') or opt.get('phase', 'train')})")
         self.phase = opt.get('phase', 'train')
         self.is_train = self.phase == 'train'
         self.backend = (opt.get('io_backend') or {}).get('type', 'disk')
         self.geometric_augs = bool(opt.get('geometric_augs', False)) and self.is_train
         self.gt_size = opt.get('gt_size')
-        if self.is_train and not self.gt_size:
-            raise ValueError(f'{type(self).__name__}: training needs gt_size.')
         self.mean = opt.get('mean')
         self.std = opt.get('std')
         self.paths: List[Dict[str, str]] = []
         self.file_client: Optional[FileClient] = None
+
+    @classmethod
+    def check_options(cls, opt: Mapping[str, Any], where: str) -> None:
+        """Reject an option block this dataset cannot work with (the option parser calls it too).
+
+        Args:
+            opt: the ``datasets.<phase>`` block.
+            where: its place, for messages (``datasets.train`` when parsing, the class name otherwise).
+
+        Raises:
+            OptionError: naming the key at fault.
+        """
+        missing = [k for k in cls.required_keys if not opt.get(k)]
+        if missing:
+            raise OptionError(f"{where}: {cls.__name__} needs option(s) {', '.join(missing)}.")
+        if opt.get('phase', 'train') == 'train' and not opt.get('gt_size'):
+            raise OptionError(f'{where}.gt_size is missing: training crops patches of this size.')
 
     def _make_client(self, db_paths: Dict[str, str]) -> None:
         self.file_client = FileClient(self.backend, db_paths if self.backend == 'lmdb' else None)

@@ -12,16 +12,13 @@ import os
 from typing import Dict, List, Optional, Sequence
 
 from basicsr.data.file_client import lmdb_keys
-from basicsr.utils.img_util import list_image_files
+from basicsr.utils.errors import DatasetLayoutError
+from basicsr.utils.file_util import file_stem, list_images
 
 __all__ = ['DatasetLayoutError', 'scandir_images', 'paths_from_folder', 'paths_from_lmdb', 'paired_paths',
            'check_folder', 'resolve_path', 'filter_by_meta_info']
 
 PKG_PREFIX = 'pkg://'
-
-
-class DatasetLayoutError(FileNotFoundError):
-    """A dataset folder is missing, empty, or its files do not pair up."""
 
 
 def resolve_path(path: Optional[str]) -> Optional[str]:
@@ -45,7 +42,7 @@ def filter_by_meta_info(paths: List[str], meta_info_file: str, key: str = 'datar
     by_name = {}
     for p in paths:
         by_name[os.path.basename(p)] = p
-        by_name.setdefault(_stem(os.path.basename(p)), p)
+        by_name.setdefault(file_stem(p), p)
     wanted = _read_meta_info(meta_info_file)
     absent = [n for n in wanted if n not in by_name]
     if absent:
@@ -65,7 +62,7 @@ def check_folder(folder: Optional[str], key: str) -> str:
 
 def scandir_images(folder: str) -> List[str]:
     """Names of the image files directly inside ``folder``, in natural order."""
-    return [os.path.basename(p) for p in list_image_files(folder)]
+    return [os.path.basename(p) for p in list_images(folder, required=False)]
 
 
 def paths_from_folder(folder: str, key: str = 'dataroot_gt') -> List[str]:
@@ -86,10 +83,6 @@ def paths_from_lmdb(folder: str, key: str = 'dataroot_gt') -> List[str]:
     if not keys:
         raise DatasetLayoutError(f"LMDB '{folder}' ({key}) lists no images in meta_info.txt.")
     return keys
-
-
-def _stem(name: str) -> str:
-    return os.path.splitext(name)[0]
 
 
 def _format_names(names: Sequence[str], limit: int = 5) -> str:
@@ -133,15 +126,15 @@ def paired_paths(folders: Dict[str, str], gt_key: str = 'gt', filename_tmpl: str
                 raise DatasetLayoutError(f"No images found in '{folder}' ({opt_key}).")
             by_stem: Dict[str, str] = {}
             for n in names:
-                if _stem(n) in by_stem:
-                    raise DatasetLayoutError(f"'{folder}' holds two images with the stem '{_stem(n)}' "
-                                             f"({by_stem[_stem(n)]}, {n}); pairing by name is ambiguous.")
-                by_stem[_stem(n)] = os.path.join(folder, n)
+                if file_stem(n) in by_stem:
+                    raise DatasetLayoutError(f"'{folder}' holds two images with the stem '{file_stem(n)}' "
+                                             f"({by_stem[file_stem(n)]}, {n}); pairing by name is ambiguous.")
+                by_stem[file_stem(n)] = os.path.join(folder, n)
             listings[key] = by_stem
 
     gt_stems = sorted(listings[gt_key])
     if meta_info_file:
-        wanted = [_stem(n) for n in _read_meta_info(meta_info_file)]
+        wanted = [file_stem(n) for n in _read_meta_info(meta_info_file)]
         absent = [s for s in wanted if s not in listings[gt_key]]
         if absent:
             raise DatasetLayoutError(f"meta_info_file '{meta_info_file}' names {len(absent)} images missing from "

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 from typing import Dict, List, Optional
 
-from basicsr.utils.img_util import ImageReadError, read_bytes
+from basicsr.utils.errors import ImageReadError
+from basicsr.utils.img_util import read_bytes
 
 __all__ = ['FileClient', 'lmdb_keys']
 

@@ -7,7 +7,7 @@ validation PSNR is reproducible.  Sigma is on the 0-255 scale.
 """
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, Mapping
 
 import cv2
 import numpy as np
@@ -16,6 +16,7 @@ from basicsr.data.base_dataset import ImageDataset
 from basicsr.data.data_util import filter_by_meta_info, paths_from_folder, paths_from_lmdb
 from basicsr.data.degradations import add_gaussian_noise, add_test_noise
 from basicsr.data.transforms import crop_augment
+from basicsr.utils.errors import OptionError
 from basicsr.utils.img_util import img2tensor
 from basicsr.utils.registry import DATASET_REGISTRY
 
@@ -30,22 +31,32 @@ class Dataset_GaussianDenoising(ImageDataset):
     # dataroot_lq is 'none' in the official files: noisy inputs are synthesised
     option_keys = ('dataroot_gt', 'dataroot_lq', 'sigma_type', 'sigma_range', 'sigma_test', 'in_ch')
 
+    @classmethod
+    def check_options(cls, opt: Mapping[str, Any], where: str) -> None:
+        super().check_options(opt, where)
+        if opt.get('in_ch', 3) not in (1, 3):
+            raise OptionError(f"{where}.in_ch must be 1 (gray) or 3 (colour), got {opt.get('in_ch')!r}.")
+        if opt.get('phase', 'train') != 'train':
+            if opt.get('sigma_test') is None:
+                raise OptionError(f'{where}.sigma_test is missing (noise level of the validation images).')
+            return
+        st, sr = opt.get('sigma_type'), opt.get('sigma_range')
+        if st not in ('constant', 'random', 'choice') or sr is None:
+            raise OptionError(f'{where}: Dataset_GaussianDenoising training needs sigma_type (constant, random or '
+                              f'choice) and sigma_range; got sigma_type {st!r}, sigma_range {sr!r}.')
+        if st == 'constant' and isinstance(sr, list):
+            raise OptionError(f'{where}.sigma_range must be a number for sigma_type constant, got {sr}.')
+        if st == 'random' and (not isinstance(sr, list) or len(sr) != 2 or sr[0] > sr[1]):
+            raise OptionError(f'{where}.sigma_range must be [min, max] for sigma_type random, got {sr}.')
+        if st == 'choice' and (not isinstance(sr, list) or not sr):
+            raise OptionError(f'{where}.sigma_range must be a non-empty list for sigma_type choice, got {sr}.')
+
     def __init__(self, opt: Dict[str, Any]) -> None:
         super().__init__(opt)
         self.in_ch = opt.get('in_ch', 3)
-        if self.in_ch not in (1, 3):
-            raise ValueError(f'in_ch must be 1 or 3, got {self.in_ch}')
-        if self.is_train:
-            self.sigma_type = opt.get('sigma_type')
-            self.sigma_range = opt.get('sigma_range')
-            if self.sigma_type not in ('constant', 'random', 'choice'):
-                raise ValueError(f"sigma_type must be constant, random or choice, got {self.sigma_type!r}")
-            if self.sigma_range is None:
-                raise ValueError('Dataset_GaussianDenoising training needs sigma_range')
-        else:
-            self.sigma_test = opt.get('sigma_test')
-            if self.sigma_test is None:
-                raise ValueError('Dataset_GaussianDenoising validation needs sigma_test')
+        self.sigma_type = opt.get('sigma_type')
+        self.sigma_range = opt.get('sigma_range')
+        self.sigma_test = opt.get('sigma_test')
         root = self.opt['dataroot_gt']
         keys = paths_from_lmdb(root) if self.backend == 'lmdb' else paths_from_folder(root)
         if self.opt.get('meta_info_file'):

@@ -16,5 +16,4 @@ __all__ = ['calculate_psnr', 'calculate_ssim', 'calculate_mae', 'calculate_metri
 
 def calculate_metric(data: Dict[str, Any], opt: Dict[str, Any]) -> float:
     """Compute the metric described by ``opt`` (``type`` + keyword options) on ``data['img']``, ``data['img2']``."""
-    kwargs = {k: v for k, v in opt.items() if k not in ('type', 'better')}
-    return METRIC_REGISTRY.get(opt['type'])(data['img'], data['img2'], **kwargs)
+    return METRIC_REGISTRY.build(opt, data['img'], data['img2'], drop=('better',))

@@ -1,4 +1,4 @@
-"""Networks, training models, optimizers and LR schedulers."""
+"""Networks, the training model, optimizers, LR schedulers and training-run checkpoints."""
 from typing import Any, Dict
 
 import torch
@@ -11,5 +11,8 @@ __all__ = ['ImageCleanModel', 'build_model']
 
 
 def build_model(opt: Dict[str, Any], device: torch.device, distributed: bool = False) -> Any:
-    """Instantiate ``opt['model_type']`` (e.g. ``ImageCleanModel``)."""
+    """The training model ``opt['model_type']`` (e.g. ``ImageCleanModel``) around ``network_g``.
+
+    For the network alone (inference), use :func:`basicsr.models.archs.build_network`.
+    """
     return MODEL_REGISTRY.get(opt['model_type'])(opt, device, distributed)

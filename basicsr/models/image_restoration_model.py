@@ -20,41 +20,15 @@ from basicsr.models.archs import build_network
 from basicsr.models.ema import ModelEMA
 from basicsr.models.mixup import MixingAugment
 from basicsr.utils.checkpoint import load_network, save_network
-from basicsr.utils.inference import autocast_context, restore
+from basicsr.utils.device import autocast_context
+from basicsr.utils.inference import restore
 from basicsr.utils.registry import LOSS_REGISTRY, MODEL_REGISTRY, OPTIMIZER_REGISTRY, SCHEDULER_REGISTRY
 
-__all__ = ['ImageCleanModel', 'official_progressive_crop']
+__all__ = ['ImageCleanModel']
 
 logger = logging.getLogger('basicsr')
 #: fp16 training stops after this many consecutive steps with a non-finite loss
 MAX_NONFINITE_FP16_STEPS = 20
-
-
-def _build(registry: Any, opt: Dict[str, Any], *args: Any) -> Any:
-    kwargs = {k: v for k, v in opt.items() if k != 'type'}
-    if isinstance(kwargs.get('betas'), list):
-        kwargs['betas'] = tuple(kwargs['betas'])
-    return registry.get(opt['type'])(*args, **kwargs)
-
-
-def official_progressive_crop(batch: Dict[str, Any], mini_batch: int, patch_size: int,
-                              rng: np.random.Generator) -> Dict[str, Any]:
-    """The official loop's progressive step on a loaded batch (``progressive_mode: official``).
-
-    Keeps ``mini_batch`` distinct random samples and crops the same ``patch_size`` window from all of
-    them at offset ``int((gt_size - patch_size) * U[0, 1))`` per axis.
-    """
-    lq, gt = batch['lq'], batch['gt']
-    n, size = gt.shape[0], gt.shape[-1]
-    if mini_batch < n:
-        idx = torch.from_numpy(np.sort(rng.choice(n, mini_batch, replace=False)))
-        lq, gt = lq[idx], gt[idx]
-    if patch_size < size:
-        y0 = int((size - patch_size) * rng.random())
-        x0 = int((size - patch_size) * rng.random())
-        lq = lq[..., y0:y0 + patch_size, x0:x0 + patch_size]
-        gt = gt[..., y0:y0 + patch_size, x0:x0 + patch_size]
-    return dict(batch, lq=lq, gt=gt)
 
 
 @MODEL_REGISTRY.register()
@@ -73,11 +47,9 @@ class ImageCleanModel:
         self.is_train = bool(opt.get('is_train'))
         train_opt = opt.get('train') or {}
         self.channels_last = bool(train_opt.get('channels_last')) and self.is_train
-        net = build_network(opt['network_g'])
         path = opt['path']
-        if path.get('pretrain_network_g'):
-            load_network(net, path['pretrain_network_g'], strict=path.get('strict_load_g', True),
-                         param_key=path.get('param_key_g', 'params'))
+        net = build_network(opt['network_g'], path.get('pretrain_network_g'),
+                            param_key=path.get('param_key_g', 'params'), strict=path.get('strict_load_g', True))
         net = net.to(device)
         if self.channels_last:
             net = net.to(memory_format=torch.channels_last)
@@ -104,16 +76,17 @@ class ImageCleanModel:
             net = torch.compile(net, backend=compile_opt if isinstance(compile_opt, str) else 'inductor')
         self.net_train = net
         pixel_opt = train_opt.get('pixel_opt') or {'type': 'L1Loss'}
-        self.cri_pix = _build(LOSS_REGISTRY, pixel_opt).to(self.device)
+        self.cri_pix = LOSS_REGISTRY.build(pixel_opt).to(self.device)
         optim_opt = train_opt.get('optim_g')
         if not optim_opt:
             raise ValueError('train.optim_g is required for training')
         params = [p for p in self.net_g.parameters() if p.requires_grad]
-        self.optimizer_g = _build(OPTIMIZER_REGISTRY, optim_opt, params)
+        betas = {'betas': tuple(optim_opt['betas'])} if optim_opt.get('betas') is not None else {}
+        self.optimizer_g = OPTIMIZER_REGISTRY.build(optim_opt, params, **betas)
         self.optimizers = [self.optimizer_g]
         self.initial_lrs = [g['lr'] for g in self.optimizer_g.param_groups]
         sched_opt = train_opt.get('scheduler')
-        self.scheduler = _build(SCHEDULER_REGISTRY, sched_opt, self.optimizer_g) if sched_opt else None
+        self.scheduler = SCHEDULER_REGISTRY.build(sched_opt, self.optimizer_g) if sched_opt else None
         self.warmup_iter = train_opt.get('warmup_iter', -1)
         self.grad_clip = train_opt['grad_clip_norm'] if train_opt.get('use_grad_clip', True) else None
         self.amp = train_opt.get('amp') or None
@@ -130,13 +103,7 @@ class ImageCleanModel:
         Same semantics as the official loop: the scheduler is at step ``current_iter - 1``, and during
         warm-up (``current_iter < warmup_iter``) the LR is ``initial_lr * current_iter / warmup_iter``.
         """
-        if self.scheduler is not None:
-            self.scheduler.last_epoch = current_iter - 1
-            closed = getattr(self.scheduler, '_get_closed_form_lr', None)
-            lrs = closed() if closed is not None else self.scheduler.get_lr()
-            self.scheduler._last_lr = list(lrs)
-        else:
-            lrs = list(self.initial_lrs)
+        lrs = self.scheduler.lr_at(current_iter - 1) if self.scheduler is not None else list(self.initial_lrs)
         if self.warmup_iter > 0 and current_iter < self.warmup_iter:
             lrs = [v * current_iter / self.warmup_iter for v in self.initial_lrs]
         for group, lr in zip(self.optimizer_g.param_groups, lrs):

@@ -14,6 +14,8 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import torch
 import torch.nn as nn
 
+from basicsr.utils.errors import CheckpointError
+
 __all__ = ['CheckpointError', 'atomic_save', 'load_checkpoint_file', 'extract_state_dict', 'load_network',
            'unwrap_model', 'network_state_dict', 'save_network']
 
@@ -21,10 +23,6 @@ logger = logging.getLogger('basicsr')
 
 _WRAPPER_PREFIXES = ('module.', '_orig_mod.')
 _PARAM_KEYS = ('params', 'params_ema', 'state_dict', 'model')
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint file is missing, unreadable, or does not fit the network."""
 
 
 def atomic_save(obj: Any, path: str) -> None:

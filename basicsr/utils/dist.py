@@ -6,15 +6,55 @@ single-process answer when no process group is initialised.
 from __future__ import annotations
 
 import functools
+import logging
 import os
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple, Union
 
 import torch
 import torch.distributed as dist
 
-__all__ = ['init_dist', 'get_dist_info', 'is_main_process', 'master_only', 'barrier', 'all_gather_object',
-           'reduce_mean', 'cleanup_dist']
+from basicsr.utils.device import select_device
+
+__all__ = ['RunContext', 'init_run_context', 'init_dist', 'get_dist_info', 'is_main_process', 'master_only',
+           'barrier', 'all_gather_object', 'broadcast_from_main', 'reduce_mean', 'cleanup_dist']
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a process derives at start-up: its device and its place among the training processes."""
+
+    device: torch.device
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def init_run_context(launcher: str = 'none', num_gpu: Union[int, str] = 'auto') -> RunContext:
+    """Device and process group of this process.
+
+    Args:
+        launcher: ``'pytorch'`` when started by torchrun (initialises the process group), else ``'none'``.
+        num_gpu: the ``num_gpu`` option: 0 forces the CPU; otherwise CUDA is used when available.
+    """
+    want_gpu = num_gpu != 0
+    use_cuda = want_gpu and torch.cuda.is_available()
+    if want_gpu and not use_cuda and num_gpu != 'auto':
+        logging.getLogger('basicsr').warning('num_gpu is %s but CUDA is not available: training on the CPU.', num_gpu)
+    if launcher == 'pytorch':
+        rank, world, local_rank = init_dist(use_cuda)
+    else:
+        rank, world, local_rank = 0, 1, 0
+    return RunContext(select_device('auto' if use_cuda else 'cpu', local_rank), rank, world, local_rank)
 
 
 def init_dist(use_cuda: bool, timeout_minutes: int = 60) -> Tuple[int, int, int]:
@@ -77,6 +117,11 @@ def all_gather_object(obj: Any) -> List[Any]:
     out: List[Any] = [None] * world
     dist.all_gather_object(out, obj)
     return out
+
+
+def broadcast_from_main(obj: Any) -> Any:
+    """Rank 0's ``obj`` on every rank (a decision taken once, shared by all)."""
+    return all_gather_object(obj)[0]
 
 
 def reduce_mean(values: Dict[str, float], device: torch.device) -> Dict[str, float]:

@@ -11,47 +11,19 @@ divide by 255.  ``flag='unchanged'`` keeps the stored depth and divides by the d
 from __future__ import annotations
 
 import os
-import re
-from typing import Iterable, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
 import torch
 
-__all__ = ['ImageReadError', 'imfrombytes', 'imfrombytesDP', 'imread', 'imwrite', 'img2tensor', 'tensor2img',
-           'IMG_EXTENSIONS', 'is_image_file', 'natural_key', 'natsorted', 'list_image_files', 'to_unit_float']
+from basicsr.utils.errors import ImageReadError
 
-IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.ppm', '.pgm', '.webp')
+__all__ = ['ImageReadError', 'imfrombytes', 'imfrombytesDP', 'imread', 'imwrite', 'img2tensor', 'tensor2img',
+           'read_bytes', 'to_unit_float']
 
 _FLAGS = {'color': cv2.IMREAD_COLOR, 'grayscale': cv2.IMREAD_GRAYSCALE, 'unchanged': cv2.IMREAD_UNCHANGED}
 _PEAK = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
-
-
-class ImageReadError(OSError):
-    """An image file is missing, empty or cannot be decoded."""
-
-
-def is_image_file(path: str) -> bool:
-    return path.lower().endswith(IMG_EXTENSIONS)
-
-
-_DIGITS = re.compile(r'(\d+)')
-
-
-def natural_key(text: str) -> List[Union[str, int]]:
-    """Sort key that orders digit runs by value: ``img2.png`` < ``img10.png`` (like ``natsort``)."""
-    return [int(p) if i % 2 else p for i, p in enumerate(_DIGITS.split(text))]
-
-
-def natsorted(items: Iterable[str]) -> List[str]:
-    """``items`` in natural order (what the official scripts get from ``natsort.natsorted``)."""
-    return sorted(items, key=natural_key)
-
-
-def list_image_files(folder: str) -> List[str]:
-    """Full paths of the image files directly inside ``folder``, in natural order."""
-    return natsorted(os.path.join(folder, n) for n in os.listdir(folder)
-                     if is_image_file(n) and os.path.isfile(os.path.join(folder, n)))
 
 
 def _decode(content: bytes, flag: str, path: Optional[str]) -> np.ndarray:

@@ -12,26 +12,16 @@ the image size (the image and the output accumulators stay on ``accumulate_devic
 """
 from __future__ import annotations
 
-import contextlib
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ['select_device', 'pad_to_multiple', 'tile_starts', 'tiled_forward', 'self_ensemble_forward', 'restore',
-           'autocast_context', 'build_model', 'dihedral', 'inverse_dihedral']
+from basicsr.utils.device import autocast_context
 
-
-def select_device(name: str = 'auto') -> torch.device:
-    """``torch.device`` from a ``--device`` value ('auto' = CUDA when available, else CPU)."""
-    if name == 'auto':
-        return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    device = torch.device(name)
-    if device.type == 'cuda' and not torch.cuda.is_available():
-        raise ValueError(f"--device {name} was requested but CUDA is not available on this machine; "
-                         'use --device cpu')
-    return device
+__all__ = ['pad_to_multiple', 'tile_starts', 'tiled_forward', 'self_ensemble_forward', 'restore', 'dihedral',
+           'inverse_dihedral']
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int = 8) -> Tuple[torch.Tensor, Tuple[int, int]]:
@@ -126,16 +116,6 @@ def self_ensemble_forward(forward, x: torch.Tensor) -> torch.Tensor:
     return acc / 8
 
 
-def autocast_context(device: torch.device, amp: Union[None, bool, str]) -> contextlib.AbstractContextManager:
-    """``torch.autocast`` for ``amp`` in {'bf16', 'fp16'}; a null context otherwise."""
-    if not amp:
-        return contextlib.nullcontext()
-    dtypes = {'bf16': torch.bfloat16, 'fp16': torch.float16}
-    if amp not in dtypes:
-        raise ValueError(f"amp must be false, 'bf16' or 'fp16', got {amp!r}")
-    return torch.autocast(device_type=device.type, dtype=dtypes[amp])
-
-
 def restore(net: nn.Module, x: torch.Tensor, multiple: int = 8, tile: Optional[int] = None,
             tile_overlap: int = 32, tile_batch: int = 4, blend: str = 'uniform', self_ensemble: bool = False,
             amp: Union[None, bool, str] = None, compute_device: Optional[torch.device] = None,
@@ -158,16 +138,3 @@ def restore(net: nn.Module, x: torch.Tensor, multiple: int = 8, tile: Optional[i
         out = self_ensemble_forward(forward, padded) if self_ensemble else forward(padded)
         out = out[..., :h, :w]
         return out.clamp_(0, 1) if clamp else out
-
-
-def build_model(network_opt: Dict[str, Any], weights: Optional[str] = None,
-                device: Union[str, torch.device] = 'cpu',
-                param_key: str = 'params', strict: bool = True) -> nn.Module:
-    """Build a ``network_g`` block from the registry, load ``weights``, switch to ``eval()``, move to ``device``."""
-    from basicsr.models.archs import build_network
-    from basicsr.utils.checkpoint import load_network
-
-    net = build_network(network_opt)
-    if weights:
-        load_network(net, weights, strict=strict, param_key=param_key)
-    return net.eval().to(device)

@@ -8,7 +8,15 @@ name (``type: Restormer``).  Unlike BasicSR there is no silent fallback: an unkn
 from __future__ import annotations
 
 import difflib
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
+
+__all__ = ['Registry', 'component_kwargs', 'ARCH_REGISTRY', 'DATASET_REGISTRY', 'MODEL_REGISTRY', 'LOSS_REGISTRY',
+           'METRIC_REGISTRY', 'SCHEDULER_REGISTRY', 'OPTIMIZER_REGISTRY']
+
+
+def component_kwargs(opt: Mapping[str, Any], drop: Sequence[str] = ()) -> Dict[str, Any]:
+    """The keyword arguments of a component option block: every key but ``type`` (and ``drop``)."""
+    return {k: v for k, v in opt.items() if k != 'type' and k not in drop}
 
 
 class Registry:
@@ -49,6 +57,16 @@ class Registry:
             return self._obj_map[name]
         except KeyError:
             raise KeyError(self.unknown_message(name)) from None
+
+    def build(self, opt: Mapping[str, Any], *args: Any, drop: Sequence[str] = (), **overrides: Any) -> Any:
+        """Call the entry named ``opt['type']`` with ``*args`` and the other keys of ``opt`` as keywords.
+
+        ``drop`` names keys that are not arguments (e.g. a metric's ``better``); ``overrides`` replace
+        option values (e.g. ``betas`` as a tuple).  ``opt`` is not modified.
+        """
+        kwargs = component_kwargs(opt, drop)
+        kwargs.update(overrides)
+        return self.get(opt['type'])(*args, **kwargs)
 
     def unknown_message(self, name: Any) -> str:
         known = sorted(self._obj_map)

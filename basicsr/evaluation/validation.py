@@ -17,11 +17,13 @@ import torch
 from torch.utils.data import DataLoader, Subset
 from tqdm import tqdm
 
+from basicsr.evaluation.report import MetricTable
 from basicsr.metrics import calculate_metric
 from basicsr.utils.dist import all_gather_object, get_dist_info
+from basicsr.utils.file_util import file_stem
 from basicsr.utils.img_util import imwrite, tensor2img
 
-__all__ = ['validate', 'shard_loader', 'format_table']
+__all__ = ['validate', 'shard_loader', 'run_validation', 'update_best']
 
 logger = logging.getLogger('basicsr')
 
@@ -49,8 +51,8 @@ def _preview(t: torch.Tensor) -> torch.Tensor:
 
 def validate(model: Any, loader: DataLoader, dataset_name: str, val_opt: Dict[str, Any], current_iter: Optional[int],
              visualization_dir: Optional[str] = None, tb_logger: Any = None, show_progress: bool = True,
-             input_metrics: bool = False) -> Tuple[Dict[str, float], List[Tuple[str, Dict[str, float]]]]:
-    """Run validation on this rank's shard; returns ``(mean metrics, per-image rows)`` gathered over ranks.
+             input_metrics: bool = False) -> MetricTable:
+    """Run validation on this rank's shard; returns the per-image table of all ranks with its ``mean`` row.
 
     Args:
         model: object with ``test(lq, window_size, tile, tile_overlap, self_ensemble)``.
@@ -72,7 +74,7 @@ def validate(model: Any, loader: DataLoader, dataset_name: str, val_opt: Dict[st
     bar = tqdm(total=len(loader), desc=f'val {dataset_name}', unit='img', leave=False,
                disable=(rank != 0) or not show_progress)
     for n, batch in enumerate(loader):
-        name = os.path.splitext(os.path.basename(batch['lq_path'][0]))[0]
+        name = file_stem(batch['lq_path'][0])
         out = model.test(batch['lq'], window_size=val_opt.get('window_size') or 0, tile=val_opt.get('tile'),
                          tile_overlap=val_opt.get('tile_overlap', 32),
                          self_ensemble=val_opt.get('self_ensemble', False))
@@ -99,25 +101,42 @@ def validate(model: Any, loader: DataLoader, dataset_name: str, val_opt: Dict[st
                 tb_logger.add_images(f'val_{dataset_name}/{name}', torch.stack(images), current_iter)
         bar.update(1)
     bar.close()
-    all_rows = [r for part in all_gather_object(rows) for r in part]
-    keys = [k for k in (all_rows[0][1] if all_rows else {})]
-    means = {k: float(np.mean([v[k] for _, v in all_rows])) for k in keys}
+    table = MetricTable(dataset_name)
+    for name, values in (r for part in all_gather_object(rows) for r in part):
+        table.add(name, values)
+    means = table.add_summary('mean') if table.rows and table.columns else {}
     if tb_logger is not None and current_iter is not None:
         for m, v in means.items():
-            if m.endswith('_input'):
-                continue
-            tb_logger.add_scalar(f'metrics/{dataset_name}/{m}', v, current_iter)
-    return means, all_rows
+            if not m.endswith('_input'):
+                tb_logger.add_scalar(f'metrics/{dataset_name}/{m}', v, current_iter)
+    return table
 
 
-def format_table(rows: List[Tuple[str, Dict[str, float]]], means: Dict[str, float], max_rows: int = 50) -> str:
-    """Per-image table (up to ``max_rows`` rows) and the mean, one column per metric."""
-    keys = list(means)
-    width = max([len(name) for name, _ in rows[:max_rows]] + [6])
-    lines = [f"{'image':<{width}}  " + '  '.join(f'{k:>12}' for k in keys)]
-    for name, vals in rows[:max_rows]:
-        lines.append(f'{name:<{width}}  ' + '  '.join(f'{vals[k]:12.4f}' for k in keys))
-    if len(rows) > max_rows:
-        lines.append(f'... {len(rows) - max_rows} more images')
-    lines.append(f"{'mean':<{width}}  " + '  '.join(f'{means[k]:12.4f}' for k in keys))
-    return '\n'.join(lines)
+def update_best(best: Dict[str, Dict[str, Any]], set_name: str, means: Dict[str, float],
+                metric_opts: Dict[str, Any], it: int) -> str:
+    """Record new best values in ``best`` (``{'<set>/<metric>': {'val', 'iter'}}``); returns the log text."""
+    parts = []
+    for m, v in means.items():
+        if m.endswith('_input'):
+            continue
+        key = f'{set_name}/{m}'
+        record = best.get(key)
+        higher_better = metric_opts[m].get('better', 'higher') == 'higher'
+        if record is None or (v > record['val'] if higher_better else v < record['val']):
+            best[key] = record = {'val': v, 'iter': it}
+        parts.append(f"{m}: {v:.4f} (best {record['val']:.4f} @ iter {record['iter']})")
+    return ' | '.join(parts) if parts else '(no metrics)'
+
+
+def run_validation(model: Any, val_sets: List[Tuple[str, DataLoader]], val_opt: Dict[str, Any], it: int,
+                   visualization_dir: Optional[str], tb_logger: Any, best: Dict[str, Dict[str, Any]],
+                   final: bool = False) -> None:
+    """Validate on every set, log the means (and, when ``final``, the per-image table with the input baseline)."""
+    for name, loader in val_sets:
+        table = validate(model, loader, name, val_opt, it, visualization_dir, tb_logger,
+                         show_progress=val_opt.get('pbar', True), input_metrics=final)
+        if final and table.rows:
+            logger.info('Final validation on %s (iteration %d; *_input = the degraded input):\n%s', name, it,
+                        table.format(max_rows=50))
+        means = table.summaries.get('mean', {})
+        logger.info('Validation %s at iter %d # %s', name, it, update_best(best, name, means, val_opt['metrics'], it))

@@ -1,13 +1,13 @@
 """Building blocks of the per-task test scripts (``<Task>/test*.py``), so the scripts stay thin.
 
 * Command-line handling: the common model arguments (``--weights``, ``--opt``, ``--set``,
-  ``--tile``, ``--tile_overlap``, ``--self_ensemble``, ``--device``) and resolution of default
-  paths relative to the script's own folder (the official defaults such as ``./Datasets/`` are
-  relative to the task folder; resolving them against the script lets the scripts run from the
-  repository root too).  Paths given on the command line are taken as they are (relative to the
-  current directory).
+  ``--tile``, ``--tile_overlap``, ``--self_ensemble``, ``--device``), whose defaults come from the
+  task table (:mod:`basicsr.evaluation.tasks`), and resolution of default paths relative to the
+  script's own folder (the official defaults such as ``./Datasets/`` are relative to the task
+  folder; resolving them against the script lets the scripts run from the repository root too).
+  Paths given on the command line are taken as they are (relative to the current directory).
 * :func:`load_task_network`: network from the task YAML's ``network_g`` + official weights, via
-  :func:`basicsr.utils.inference.build_model`.
+  :func:`basicsr.models.archs.build_network`.
 * :func:`restore_image`: numpy RGB image -> restored tensor via :func:`basicsr.utils.inference.restore`.
 * :func:`run_cli`: run a script's ``main`` and turn missing-file/option errors into one clear line.
 """
@@ -23,29 +23,35 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from basicsr.utils.eval_report import MetricTable, list_images, pair_files, require_file
+from basicsr.evaluation.report import MetricTable, pair_files
+from basicsr.evaluation.tasks import TaskSpec, network_options
+from basicsr.models.archs import build_network
+from basicsr.utils.errors import MissingInputError, UserError
+from basicsr.utils.file_util import file_stem, list_images, require_file
 from basicsr.utils.img_util import imread, imwrite, tensor2img
-from basicsr.utils.inference import build_model, restore, select_device
+from basicsr.utils.inference import restore
 
-__all__ = ['add_model_args', 'resolve_default_paths', 'select_device', 'load_task_network', 'read_rgb',
-           'restore_image', 'restore_files', 'match_ground_truth', 'png_name', 'run_cli', 'parse_sigmas']
+__all__ = ['add_model_args', 'resolve_default_paths', 'load_task_network', 'read_rgb', 'restore_image',
+           'restore_files', 'match_ground_truth', 'png_name', 'run_cli', 'parse_sigmas']
 
 logger = logging.getLogger('basicsr')
 
 
-def add_model_args(parser: argparse.ArgumentParser, weights_default: str, weights_help: str = '') -> None:
+def add_model_args(parser: argparse.ArgumentParser, task: TaskSpec, weights_default: Optional[str] = None,
+                   weights_help: str = '') -> None:
     """Add the arguments shared by every test script.
 
     Args:
         parser: the script's parser.
-        weights_default: official default of ``--weights`` (relative to the task folder).
+        task: the task whose official option file and weights are the defaults.
+        weights_default: default of ``--weights`` when it is not the task's weights file (e.g. a prefix).
         weights_help: extra help text for ``--weights``.
     """
-    parser.add_argument('--weights', default=weights_default,
-                        help=f'official .pth checkpoint ({{"params": state_dict}}). {weights_help}'.strip())
-    parser.add_argument('--opt', default=None,
-                        help="option YAML whose network_g builds the model (default: the task's official YAML "
-                             'in Options/, next to this script)')
+    parser.add_argument('--weights', default=weights_default or task.weights_path,
+                        help=f'.pth checkpoint ({{"params": state_dict}}); default: the official '
+                             f'{task.weights}. {weights_help}'.strip())
+    parser.add_argument('--opt', default=task.option_path,
+                        help=f'option YAML whose network_g builds the model (default: {task.option_file})')
     parser.add_argument('--set', nargs='*', default=[], metavar='KEY=VALUE',
                         help='overrides of the option file, e.g. network_g.dim=8 (values parsed as YAML)')
     parser.add_argument('--tile', type=int, default=None, help='restore in tiles of this size (multiple of 8)')
@@ -63,19 +69,20 @@ def resolve_default_paths(args: argparse.Namespace, parser: argparse.ArgumentPar
             setattr(args, name, os.path.normpath(os.path.join(base_dir, value)))
 
 
-def load_task_network(opt_path: str, weights: str, device: torch.device, overrides: Sequence[str] = ()) -> nn.Module:
+def load_task_network(opt_path: str, weights: str, device: torch.device, overrides: Sequence[str] = (),
+                      task: Optional[TaskSpec] = None) -> nn.Module:
     """Build the network of ``opt_path``'s ``network_g`` (after ``overrides``) and load ``weights``.
 
     Raises:
-        FileNotFoundError: naming the option file or the weights file when one is missing.
+        MissingInputError: naming the option file or the weights file when one is missing (with the
+            download instructions of ``task`` for its official weights).
     """
-    from basicsr.utils.options import parse
-
-    require_file(opt_path, 'Option file')
-    require_file(weights, 'Weights file', 'Download the official checkpoint (see the task README) or pass --weights.')
-    opt = parse(opt_path, is_train=False, overrides=list(overrides))
-    logger.info('Building %s from %s, weights %s', opt['network_g'].get('type'), opt_path, weights)
-    return build_model(opt['network_g'], weights, device=device)
+    network_opt = network_options(opt_path, overrides)
+    if task is not None and not os.path.isfile(weights):
+        raise MissingInputError(task.missing_weights_message(weights) + ' (--weights FILE)')
+    require_file(weights, 'Weights file')
+    logger.info('Building %s from %s, weights %s', network_opt.get('type'), opt_path, weights)
+    return build_network(network_opt, weights).eval().to(device)
 
 
 def read_rgb(path: str, flag: str = 'color') -> np.ndarray:
@@ -110,7 +117,7 @@ def match_ground_truth(inputs: Sequence[str], gt_dir: str,
 
 def png_name(path: str) -> str:
     """Output file name of an input: its base name with a ``.png`` extension (official rule)."""
-    return os.path.splitext(os.path.basename(path))[0] + '.png'
+    return file_stem(path) + '.png'
 
 
 def restore_files(net: nn.Module, inputs: Sequence[str], out_dir: Optional[str], args: argparse.Namespace, *,
@@ -174,15 +181,13 @@ def parse_sigmas(text: str) -> List[int]:
 
 
 def run_cli(main: Callable[[Optional[List[str]]], object], argv: Optional[List[str]] = None) -> int:
-    """Run ``main(argv)`` with INFO logging; missing files and bad options end with one error line (exit 2)."""
-    from basicsr.utils.checkpoint import CheckpointError
-    from basicsr.utils.option_schema import OptionError
-
+    """Run ``main(argv)`` with INFO logging; bad input (missing files, options, checkpoints) ends with one
+    error line (exit 2)."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format='%(levelname)s: %(message)s')
     try:
         main(argv)
-    except (FileNotFoundError, CheckpointError, OptionError, ValueError) as e:
+    except (UserError, FileNotFoundError, ValueError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
     return 0

@@ -1,9 +1,9 @@
-"""Every option key the framework reads, with its type, default and meaning.
+"""The machinery behind the option schema: ``Field``/``Section`` declarations and their validation.
 
-This is the single declaration of the option format (detectron2's ``defaults.py`` in spirit).
-``validate_and_fill`` walks a loaded option tree against it: unknown keys are rejected with a
-"did you mean" suggestion, values are type-checked (and integral floats such as ``4e3`` become
-ints where an int is expected), and missing keys get their defaults.
+The declarations themselves are in :mod:`basicsr.config.defaults`.  ``validate_and_fill`` walks a
+loaded option tree against them: unknown keys are rejected with a "did you mean" suggestion,
+values are type-checked (integral floats such as ``4e3`` become ints where an int is expected),
+and missing keys get their defaults.
 
 Sections whose keys depend on a registered component (``network_g``, ``train.optim_g``,
 ``train.scheduler``, ``train.pixel_opt``, ``val.metrics.<name>``) are checked against the
@@ -16,12 +16,10 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
+from basicsr.utils.errors import OptionError
+
 __all__ = ['OptionError', 'Field', 'Section', 'REQUIRED', 'validate_and_fill', 'check_component_kwargs',
            'unknown_key_error']
-
-
-class OptionError(ValueError):
-    """An option file or override is invalid; the message names the key."""
 
 
 _REQUIRED = object()

@@ -16,8 +16,9 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
+from basicsr.evaluation.report import MetricTable
 from basicsr.metrics.matlab_protocols import sidd_metrics
-from basicsr.utils.eval_report import MetricTable, require_file
+from basicsr.utils.file_util import require_file
 
 __all__ = ['load_mat_array', 'save_mat', 'read_dnd_boxes', 'read_dnd_image', 'crop_box', 'write_dnd_submission',
            'sidd_table', 'block_name', 'SIDD_NOISY', 'SIDD_GT', 'SIDD_RESULT']

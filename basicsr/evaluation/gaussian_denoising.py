@@ -4,10 +4,10 @@ Test: for every sigma and test set, each clean image gets the official test nois
 (:func:`basicsr.data.degradations.add_test_noise`: per-image seed 0, N(0, sigma/255) in HWC RGB,
 no clipping), is restored and saved under its own file name in
 ``<result_dir>/<model_type>/<set>/<sigma>/``; PSNR (peak 255, uint8, all channels) is reported per
-image, per set and sigma.  The blind model ``<weights>_blind.pth`` (option file
-``<Prefix>_Restormer.yml``) serves every sigma; non-blind models ``<weights>_sigma<s>.pth`` are
-loaded per sigma with ``<Prefix>_RestormerSigma<s>.yml`` (the official script builds one invalid
-file name from the whole ``--sigmas`` string and so only works with one sigma per run).
+image, per set and sigma.  The blind model ``<weights>_blind.pth`` serves every sigma; non-blind
+models ``<weights>_sigma<s>.pth`` are loaded per sigma, each with its option file from the task
+table (the official script builds one invalid file name from the whole ``--sigmas`` string and so
+only works with one sigma per run).
 """
 from __future__ import annotations
 
@@ -19,23 +19,27 @@ from typing import Callable, Dict, List, Optional, Tuple
 import numpy as np
 
 from basicsr.data.degradations import add_test_noise
+from basicsr.evaluation.report import MetricTable, evaluate_pairs, pair_files
+from basicsr.evaluation.task_cli import (add_model_args, load_task_network, parse_sigmas, read_rgb,
+                                         resolve_default_paths, restore_files)
+from basicsr.evaluation.tasks import TASKS, gaussian_task_name
 from basicsr.metrics.protocols import gaussian_denoising_metrics
-from basicsr.utils.eval_report import MetricTable, evaluate_pairs, list_images, pair_files
-from basicsr.utils.task_script import (add_model_args, load_task_network, parse_sigmas, read_rgb,
-                                       resolve_default_paths, restore_files, select_device)
+from basicsr.utils.device import select_device
+from basicsr.utils.errors import OptionError
+from basicsr.utils.file_util import list_images
 
 __all__ = ['GAUSSIAN_TASKS', 'gaussian_test_main', 'gaussian_eval_main']
 
 logger = logging.getLogger('basicsr')
 
+#: per mode: test sets, image reading flag, results folder and table title (models: the task table)
 GAUSSIAN_TASKS: Dict[str, Dict[str, object]] = {
     'color': {'datasets': ['CBSD68', 'Kodak', 'McMaster', 'Urban100'], 'flag': 'color',
-              'option_prefix': 'GaussianColorDenoising', 'weights': './pretrained_models/gaussian_color_denoising',
               'results': './results/Gaussian_Color_Denoising/', 'title': 'Gaussian color denoising (Table 5)'},
     'gray': {'datasets': ['Set12', 'BSD68', 'Urban100'], 'flag': 'grayscale',
-             'option_prefix': 'GaussianGrayDenoising', 'weights': './pretrained_models/gaussian_gray_denoising',
              'results': './results/Gaussian_Gray_Denoising/', 'title': 'Gaussian gray denoising (Table 4)'},
 }
+_BLIND_SUFFIX = '_blind.pth'
 EXTENSIONS = ('.png', '.tif')  # the official scripts glob *.png and *.tif
 
 
@@ -48,7 +52,9 @@ def _parser(mode: str, test: bool) -> argparse.ArgumentParser:
     parser.add_argument('--sigmas', default='15,25,50', type=parse_sigmas, help='comma-separated noise levels')
     parser.add_argument('--datasets', default=','.join(task['datasets']), help='comma-separated test sets')
     if test:
-        add_model_args(parser, task['weights'], 'Prefix: _blind.pth or _sigma<s>.pth is appended.')
+        blind = TASKS[gaussian_task_name(mode)]
+        add_model_args(parser, blind, weights_default=blind.weights_path[:-len(_BLIND_SUFFIX)],
+                       weights_help='A prefix: _blind.pth or _sigma<s>.pth is appended.')
     else:
         parser.add_argument('--num_workers', type=int, default=min(8, os.cpu_count() or 1), help='worker processes')
     return parser
@@ -61,12 +67,17 @@ def _summary(title: str, tables: Dict[Tuple[str, int], MetricTable]) -> MetricTa
     return summary
 
 
-def _weights_and_options(args: argparse.Namespace, base_dir: str, prefix: str, sigma: int) -> Tuple[str, str]:
-    if args.model_type == 'blind':
-        weights, opt = args.weights + '_blind.pth', f'{prefix}_Restormer.yml'
-    else:
-        weights, opt = f'{args.weights}_sigma{sigma}.pth', f'{prefix}_RestormerSigma{sigma}.yml'
-    return weights, args.opt or os.path.join(base_dir, 'Options', opt)
+def _model_files(args: argparse.Namespace, parser: argparse.ArgumentParser, mode: str,
+                 sigma: int) -> Tuple[str, str, object]:
+    """``(weights, option file, task)`` of the model that restores ``sigma`` (``--opt`` wins when given)."""
+    name = gaussian_task_name(mode, None if args.model_type == 'blind' else sigma)
+    if name not in TASKS:
+        raise OptionError(f'There is no official non-blind model for sigma {sigma} (only 15, 25 and 50); use '
+                          '--model_type blind, or --opt/--weights of your own model.')
+    task = TASKS[name]
+    weights = args.weights + ('_blind.pth' if args.model_type == 'blind' else f'_sigma{sigma}.pth')
+    opt = args.opt if args.opt != parser.get_default('opt') else task.option_path
+    return weights, opt, task
 
 
 def gaussian_test_main(argv: Optional[List[str]], mode: str, base_dir: str,
@@ -85,7 +96,7 @@ def gaussian_test_main(argv: Optional[List[str]], mode: str, base_dir: str,
     task = GAUSSIAN_TASKS[mode]
     parser = _parser(mode, test=True)
     args = parser.parse_args(argv)
-    resolve_default_paths(args, parser, base_dir, ['input_dir', 'result_dir', 'weights'])
+    resolve_default_paths(args, parser, base_dir, ['input_dir', 'result_dir'])
     datasets = [d for d in args.datasets.split(',') if d]
     files = {d: list_images(os.path.join(args.input_dir, d), f'{d} test folder', EXTENSIONS) for d in datasets}
     device = select_device(args.device)
@@ -93,9 +104,9 @@ def gaussian_test_main(argv: Optional[List[str]], mode: str, base_dir: str,
     tables: Dict[Tuple[str, int], MetricTable] = {}
     net, loaded = None, None
     for sigma in args.sigmas:
-        weights, opt = _weights_and_options(args, base_dir, str(task['option_prefix']), sigma)
+        weights, opt, spec = _model_files(args, parser, mode, sigma)
         if (weights, opt) != loaded:
-            net, loaded = load_task_network(opt, weights, device, args.set), (weights, opt)
+            net, loaded = load_task_network(opt, weights, device, args.set, spec), (weights, opt)
 
         def load(path: str, sigma: int = sigma) -> np.ndarray:
             return add_test_noise(read_rgb(path, flag), sigma)

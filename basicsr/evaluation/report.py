@@ -1,7 +1,7 @@
 """Evaluation reports shared by the task test/evaluation scripts.
 
-* file listing in natural order (what the official scripts get from ``natsort.natsorted``) and
-  pairing of result files with ground-truth files;
+* pairing of result files with ground-truth files (by name, else in natural order as the official
+  scripts do with ``natsort.natsorted``);
 * :class:`MetricTable`: per-image metric rows plus summary rows (means), printed as a text table
   and written as CSV and JSON;
 * :func:`evaluate_pairs`: apply a protocol function to image pairs read from disk, optionally
@@ -19,46 +19,13 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from basicsr.utils.img_util import IMG_EXTENSIONS, imread, list_image_files, natural_key, natsorted
+from basicsr.utils.errors import DatasetLayoutError
+from basicsr.utils.file_util import file_stem, list_images, natsorted
+from basicsr.utils.img_util import imread
 
-__all__ = ['natural_key', 'natsorted', 'require_dir', 'require_file', 'list_images', 'pair_files', 'MetricTable',
-           'evaluate_pairs', 'evaluate_folders', 'summary_table']
+__all__ = ['pair_files', 'MetricTable', 'evaluate_pairs', 'evaluate_folders', 'summary_table']
 
 logger = logging.getLogger('basicsr')
-
-
-def _missing(what: str, path: str, hint: str) -> FileNotFoundError:
-    resolved = os.path.abspath(path)
-    where = f"'{path}'" + (f" (resolved to '{resolved}')" if resolved != path else '')
-    return FileNotFoundError(f'{what} not found: {where}.' + (f' {hint}' if hint else ''))
-
-
-def require_dir(path: str, what: str, hint: str = '') -> str:
-    """Return ``path`` if it is a folder; ``FileNotFoundError`` naming it (and ``what`` it is) otherwise."""
-    if not os.path.isdir(path):
-        raise _missing(what, path, hint)
-    return path
-
-
-def require_file(path: str, what: str, hint: str = '') -> str:
-    """Return ``path`` if it is a file; ``FileNotFoundError`` naming it (and ``what`` it is) otherwise."""
-    if not os.path.isfile(path):
-        raise _missing(what, path, hint)
-    return path
-
-
-def list_images(folder: str, what: str = 'Image folder', extensions: Sequence[str] = IMG_EXTENSIONS) -> List[str]:
-    """Image files directly inside ``folder`` in natural order; ``FileNotFoundError`` if none (naming ``folder``)."""
-    require_dir(folder, what)
-    exts = tuple(e.lower() for e in extensions)
-    files = [f for f in list_image_files(folder) if f.lower().endswith(exts)]
-    if not files:
-        raise FileNotFoundError(f"{what} '{folder}' contains no images ({', '.join(exts)})")
-    return files
-
-
-def _stem(path: str) -> str:
-    return os.path.splitext(os.path.basename(path))[0]
 
 
 def pair_files(results: Sequence[str], targets: Sequence[str]) -> List[Tuple[str, str]]:
@@ -69,12 +36,12 @@ def pair_files(results: Sequence[str], targets: Sequence[str]) -> List[Tuple[str
     official evaluators do.  The lists must have the same length.
     """
     if len(results) != len(targets):
-        raise ValueError(f'{len(results)} result images but {len(targets)} ground-truth images '
-                         f"(first result: '{results[0] if results else None}', first ground truth: "
-                         f"'{targets[0] if targets else None}')")
-    by_stem = {_stem(p): p for p in results}
-    if len(by_stem) == len(results) and set(by_stem) == {_stem(p) for p in targets}:
-        return [(by_stem[_stem(t)], t) for t in natsorted(targets)]
+        raise DatasetLayoutError(f'{len(results)} result images but {len(targets)} ground-truth images '
+                                 f"(first result: '{results[0] if results else None}', first ground truth: "
+                                 f"'{targets[0] if targets else None}')")
+    by_stem = {file_stem(p): p for p in results}
+    if len(by_stem) == len(results) and set(by_stem) == {file_stem(p) for p in targets}:
+        return [(by_stem[file_stem(t)], t) for t in natsorted(targets)]
     logger.info('Result and ground-truth file names differ; pairing them by natural sort order.')
     return list(zip(natsorted(results), natsorted(targets)))
 
@@ -126,10 +93,10 @@ class MetricTable:
         self.summaries[label] = {k: float(v) for k, v in values.items()}
         return self.summaries[label]
 
-    def format(self, per_image: bool = True) -> str:
-        """The table as text: one line per image (if ``per_image``), then the summary rows."""
+    def format(self, per_image: bool = True, max_rows: Optional[int] = None) -> str:
+        """The table as text: one line per image (if ``per_image``; the first ``max_rows``), then the summaries."""
         cols = self.columns
-        lines = [r for r in self.rows] if per_image else []
+        lines = (self.rows if max_rows is None else self.rows[:max_rows]) if per_image else []
         body = [[str(r['name'])] + [_fmt(r.get(c, ''), self.digits) for c in cols] for r in lines]
         summ = [[label] + [_fmt(v.get(c, ''), self.digits) for c in cols] for label, v in self.summaries.items()]
         header = [self.row_label] + cols
@@ -141,6 +108,8 @@ class MetricTable:
         out = [self.title] if self.title else []
         out.append(line(header))
         out.extend(line(r) for r in body)
+        if per_image and len(lines) < len(self.rows):
+            out.append(f'... {len(self.rows) - len(lines)} more')
         if summ:
             out.append('-' * len(out[-1]))
             out.extend(line(r) for r in summ)

@@ -15,7 +15,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 
-from basicsr.utils.checkpoint import CheckpointError, atomic_save, load_checkpoint_file
+from basicsr.utils.checkpoint import atomic_save, load_checkpoint_file
+from basicsr.utils.errors import CheckpointError
 
 __all__ = ['net_path', 'state_path', 'save_checkpoint', 'find_resume_state', 'prune_checkpoints']
 

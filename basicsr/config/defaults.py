@@ -2,13 +2,21 @@
 
 Official Restormer option files use a subset of these keys and load unchanged.  Keys marked
 "(not read)" are accepted for compatibility with official files but have no effect.
+
+Component sections (``network_g``, ``train.optim_g``, ...) are checked against the registries, so
+this module imports the packages that fill them: the option system sits above the components.
 """
 from __future__ import annotations
 
 from typing import Any, Dict
 
-from basicsr.utils.option_schema import REQUIRED, Field, OptionError, Section, check_component_kwargs, \
-    validate_and_fill
+import basicsr.data  # noqa: F401  (registers the datasets)
+import basicsr.losses  # noqa: F401  (registers the losses)
+import basicsr.metrics  # noqa: F401  (registers the metrics)
+import basicsr.models  # noqa: F401  (registers the networks, models, optimizers and schedulers)
+from basicsr.config.schema import REQUIRED, Field, Section, check_component_kwargs, validate_and_fill
+from basicsr.utils import registry
+from basicsr.utils.errors import OptionError
 
 __all__ = ['ROOT', 'DATASET', 'DATASET_PHASES', 'check_model_type']
 
@@ -84,38 +92,29 @@ def _check_datasets(opt: Dict[str, Any], key: str) -> Dict[str, Any]:
             raise OptionError(f"Dataset key '{key}.{name}' must be 'train', 'val', 'test' or start with "
                               "'val_'/'test_' (e.g. val_2).")
         out[name] = validate_and_fill(ds, DATASET, f'{key}.{name}')
-        from basicsr.utils.components import import_all
-        from basicsr.utils.registry import DATASET_REGISTRY
-        import_all()
         dtype = out[name]['type']
-        if dtype not in DATASET_REGISTRY:
-            raise OptionError(f"Option '{key}.{name}.type': {DATASET_REGISTRY.unknown_message(dtype)}")
-        _check_dataset_specific_keys(ds, DATASET_REGISTRY.get(dtype), f'{key}.{name}', DATASET_REGISTRY)
+        if dtype not in registry.DATASET_REGISTRY:
+            raise OptionError(f"Option '{key}.{name}.type': {registry.DATASET_REGISTRY.unknown_message(dtype)}")
+        _check_dataset_specific_keys(ds, registry.DATASET_REGISTRY.get(dtype), f'{key}.{name}',
+                                     registry.DATASET_REGISTRY)
         if out[name]['phase'] is None:
             out[name]['phase'] = phase
     return out
 
 
 def check_model_type(opt: Dict[str, Any]) -> None:
-    from basicsr.utils.components import import_all
-    from basicsr.utils.registry import MODEL_REGISTRY
-    import_all()
-    if opt.get('model_type') not in MODEL_REGISTRY:
-        raise OptionError(f"Option 'model_type': {MODEL_REGISTRY.unknown_message(opt.get('model_type'))}")
+    if opt.get('model_type') not in registry.MODEL_REGISTRY:
+        raise OptionError(f"Option 'model_type': {registry.MODEL_REGISTRY.unknown_message(opt.get('model_type'))}")
 
 
 def _check_component(registry_name: str, skip: tuple = ()) -> Any:
     def check(opt: Dict[str, Any], key: str) -> Dict[str, Any]:
-        from basicsr.utils import registry as reg
-        from basicsr.utils.components import import_all
-        import_all()
-        registry = getattr(reg, registry_name)
+        reg = getattr(registry, registry_name)
         if 'type' not in opt:
-            raise OptionError(f"Option '{key}.type' is missing. Known types: {', '.join(registry.keys())}.")
-        if opt['type'] not in registry:
-            raise OptionError(f"Option '{key}.type': {registry.unknown_message(opt['type'])}")
-        kwargs = {k: v for k, v in opt.items() if k != 'type'}
-        check_component_kwargs(registry.get(opt['type']), kwargs, key, skip=skip)
+            raise OptionError(f"Option '{key}.type' is missing. Known types: {', '.join(reg.keys())}.")
+        if opt['type'] not in reg:
+            raise OptionError(f"Option '{key}.type': {reg.unknown_message(opt['type'])}")
+        check_component_kwargs(reg.get(opt['type']), registry.component_kwargs(opt), key, skip=skip)
         return dict(opt)
     return check
 
