@@ -75,8 +75,9 @@ def _check_dataset_specific_keys(raw: Dict[str, Any], cls: Any, key: str, regist
     accepted = getattr(cls, 'option_keys', None)
     if accepted is None:
         return
-    for k in raw:
-        if k in COMMON_DATASET_KEYS or k in accepted:
+    for k, v in raw.items():
+        # a key left at its default changes nothing (the option files a run saves list every key)
+        if k in COMMON_DATASET_KEYS or k in accepted or v == DATASET.fields[k].default:
             continue
         owners = [n for n in registry if k in (getattr(registry.get(n), 'option_keys', None) or ())]
         hint = f" (it is an option of {', '.join(sorted(set(owners)))})" if owners else ''

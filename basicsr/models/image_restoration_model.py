@@ -36,7 +36,7 @@ class ImageCleanModel:
     """Image restoration model (official name).
 
     Args:
-        opt: resolved options (see ``basicsr.utils.options.parse``).
+        opt: resolved options (see ``basicsr.config.parse``).
         device: where the network runs.
         distributed: wrap the network in ``DistributedDataParallel``.
     """
