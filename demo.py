@@ -8,7 +8,7 @@ Usage (from any working directory)::
 Outputs go to ``<result_dir>/<task>/<name>.png`` (8-bit PNG; one channel for the gray task).
 
 The network settings of a task come from its option file (``network_g`` of ``<Task>/Options/*.yml``, see
-:data:`TASKS`), the weights from the official file names under ``<Task>/pretrained_models/`` (override with
+:data:`DEMO_TASKS`), the weights from the official file names under ``<Task>/pretrained_models/`` (override with
 ``--opt``/``--set`` and ``--weights``).  Padding to a multiple of 8, tiling, blending, self-ensemble and mixed
 precision are :func:`basicsr.utils.inference.restore`.  Unlike the official demo, gray inputs may be given to
 colour tasks and vice versa (they are converted), the tile overlap can be feathered (``--blend feather``), and
@@ -30,21 +30,21 @@ if importlib.util.find_spec('basicsr') is None:  # not installed: use the packag
 import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from basicsr.evaluation.tasks import TASKS as ALL_TASKS, TaskSpec, network_options  # noqa: E402
+from basicsr.evaluation.tasks import TASKS, TaskSpec, network_options  # noqa: E402
 from basicsr.models.archs import build_network  # noqa: E402
-from basicsr.utils.device import select_device as pick_device  # noqa: E402
+from basicsr.utils.device import select_device  # noqa: E402
 from basicsr.utils.errors import CheckpointError, ImageReadError, MissingInputError, OptionError  # noqa: E402
-from basicsr.utils.file_util import file_stem, list_images as list_image_paths  # noqa: E402
+from basicsr.utils.file_util import file_stem, list_images  # noqa: E402
 from basicsr.utils.img_util import img2tensor, imread, imwrite, tensor2img  # noqa: E402
 from basicsr.utils.inference import restore  # noqa: E402
 
-__all__ = ['TASKS', 'DemoError', 'task_network_opt', 'default_weights', 'missing_weights_message', 'list_images',
-           'select_device', 'load_network', 'restore_file', 'build_parser', 'main']
+__all__ = ['DEMO_TASKS', 'DemoError', 'task_network_opt', 'default_weights', 'missing_weights_message',
+           'load_network', 'restore_file', 'build_parser', 'main']
 
 logger = logging.getLogger('basicsr')
 
 #: the demo's tasks: every single-image model of the task table (dual-pixel needs a left/right view pair)
-TASKS: Dict[str, TaskSpec] = {name: spec for name, spec in ALL_TASKS.items() if not spec.dual_pixel}
+DEMO_TASKS: Dict[str, TaskSpec] = {name: spec for name, spec in TASKS.items() if not spec.dual_pixel}
 
 
 class DemoError(RuntimeError):
@@ -71,22 +71,6 @@ def missing_weights_message(task: str, path: str) -> str:
     return TASKS[task].missing_weights_message(path) + ' (--weights FILE)'
 
 
-def list_images(input_path: str) -> List[str]:
-    """The image files to restore: ``input_path`` itself, or the images directly inside the folder (sorted)."""
-    try:
-        return list_image_paths(input_path, 'Input folder', allow_file=True)
-    except MissingInputError as e:
-        raise DemoError(str(e)) from e
-
-
-def select_device(name: str) -> torch.device:
-    """``'auto'`` -> CUDA when available, else CPU; a clear error if CUDA is requested but missing."""
-    try:
-        return pick_device(name)
-    except ValueError as e:
-        raise DemoError(str(e)) from e
-
-
 def load_network(task: str, network_opt: Dict[str, Any], weights: Optional[str],
                  device: torch.device) -> torch.nn.Module:
     """Build the task network and load its weights, with a helpful error when the file is missing."""
@@ -110,7 +94,7 @@ def restore_file(net: torch.nn.Module, path: str, in_channels: int, **restore_kw
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description='Restore images with a pre-trained Restormer (official demo tasks).',
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument('--task', required=True, choices=sorted(TASKS), help='restoration task')
+    parser.add_argument('--task', required=True, choices=sorted(DEMO_TASKS), help='restoration task')
     parser.add_argument('--input_dir', default='./demo/degraded/', help='an image file or a folder of images')
     parser.add_argument('--result_dir', default='./demo/restored/', help='outputs go to <result_dir>/<task>/')
     parser.add_argument('--weights', default=None,
@@ -165,8 +149,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not logging.getLogger().handlers and not logger.handlers:
         logging.basicConfig(level=logging.INFO, format='%(levelname)s: %(message)s')
 
-    files = list_images(args.input_dir)
-    device = select_device(args.device)
+    try:
+        files = list_images(args.input_dir, 'Input folder', allow_file=True)
+        device = select_device(args.device)
+    except (MissingInputError, ValueError) as e:
+        raise DemoError(str(e)) from e
     network_opt = task_network_opt(args.task, args.opt, args.set)
     net = load_network(args.task, network_opt, args.weights, device)
     if args.amp and device.type == 'cpu':
