@@ -9,22 +9,26 @@ import pytest
 import torch
 
 from basicsr.data import build_dataset
-from basicsr.utils.errors import DatasetLayoutError
 from basicsr.data.sample_spec import SampleSpec
 from basicsr.data.transforms import augment, crop_augment, pad_to_size
+from basicsr.utils.errors import DatasetLayoutError
 from basicsr.utils.img_util import ImageReadError, imwrite
-from conftest import photo
 
 
-def _write_pairs(root, n=3, size=(40, 56), invert=True, names=None):
-    lq_dir, gt_dir = os.path.join(root, 'input'), os.path.join(root, 'target')
-    src = photo('astronaut')
-    names = names or [f'img{i:02d}' for i in range(n)]
-    for i, name in enumerate(names):
-        gt = src[i * 37:i * 37 + size[0], i * 23:i * 23 + size[1], ::-1].copy()
-        imwrite(gt, os.path.join(gt_dir, f'{name}.png'))
-        imwrite(255 - gt if invert else gt, os.path.join(lq_dir, f'{name}.png'))
-    return lq_dir, gt_dir
+@pytest.fixture
+def write_pairs(photo):
+    """``write_pairs(root, n=3, size=(40, 56), invert=True, names=None)`` -> (input, target) folders of photo
+    crops, input = 255 - target unless ``invert=False``."""
+    def write(root, n=3, size=(40, 56), invert=True, names=None):
+        lq_dir, gt_dir = os.path.join(root, 'input'), os.path.join(root, 'target')
+        src = photo('astronaut')
+        names = names or [f'img{i:02d}' for i in range(n)]
+        for i, name in enumerate(names):
+            gt = src[i * 37:i * 37 + size[0], i * 23:i * 23 + size[1], ::-1].copy()
+            imwrite(gt, os.path.join(gt_dir, f'{name}.png'))
+            imwrite(255 - gt if invert else gt, os.path.join(lq_dir, f'{name}.png'))
+        return lq_dir, gt_dir
+    return write
 
 
 def _paired_opt(lq, gt, phase='train', **kw):
@@ -34,8 +38,8 @@ def _paired_opt(lq, gt, phase='train', **kw):
     return opt
 
 
-def test_paired_train_crop_stays_aligned(tmp_path):
-    lq, gt = _write_pairs(str(tmp_path))
+def test_paired_train_crop_stays_aligned(tmp_path, write_pairs):
+    lq, gt = write_pairs(str(tmp_path))
     ds = build_dataset(_paired_opt(lq, gt))
     assert len(ds) == 3
     seen_shapes = set()
@@ -49,8 +53,8 @@ def test_paired_train_crop_stays_aligned(tmp_path):
     assert torch.equal(a['gt'], b['gt'])  # deterministic per seed
 
 
-def test_paired_val_returns_whole_rgb_images(tmp_path):
-    lq, gt = _write_pairs(str(tmp_path))
+def test_paired_val_returns_whole_rgb_images(tmp_path, write_pairs):
+    lq, gt = write_pairs(str(tmp_path))
     ds = build_dataset(_paired_opt(lq, gt, phase='val'))
     s = ds[2]
     ref = cv2.imread(os.path.join(gt, 'img02.png'))[..., ::-1] / 255.0
@@ -59,7 +63,7 @@ def test_paired_val_returns_whole_rgb_images(tmp_path):
     assert s['lq_path'].endswith(os.path.join('input', 'img02.png'))
 
 
-def test_filename_template_and_meta_info(tmp_path):
+def test_filename_template_and_meta_info(tmp_path, photo):
     src = photo('coffee', 32)
     for name in ('a', 'b'):
         imwrite(src, str(tmp_path / 'gt' / f'{name}.png'))
@@ -73,8 +77,8 @@ def test_filename_template_and_meta_info(tmp_path):
     assert len(ds) == 1 and ds.paths[0]['gt_path'].endswith('b.png')
 
 
-def test_layout_errors_name_the_fault(tmp_path):
-    lq, gt = _write_pairs(str(tmp_path))
+def test_layout_errors_name_the_fault(tmp_path, write_pairs, photo):
+    lq, gt = write_pairs(str(tmp_path))
     with pytest.raises(DatasetLayoutError, match="dataroot_lq.*not found: '.*nowhere'"):
         build_dataset(_paired_opt(str(tmp_path / 'nowhere'), gt))
     os.remove(os.path.join(lq, 'img01.png'))
@@ -94,7 +98,7 @@ def test_layout_errors_name_the_fault(tmp_path):
         ds[1]  # img01 LQ was replaced by an 8x8 image
 
 
-def test_reflect_padding_of_small_images():
+def test_reflect_padding_of_small_images(photo):
     img = photo('chelsea', 20)[..., ::-1].astype(np.float32) / 255
     padded = pad_to_size(img, 32)
     assert padded.shape == (32, 32, 3)
@@ -127,16 +131,20 @@ def test_crop_offsets_follow_the_official_two_step_draw():
     assert 8 < tops.mean() < 14  # sum of U{0..8} and U{0..15}: mean 4 + 7.5
 
 
-def _write_clean(root, n=2):
-    src = photo('coffee')
-    for i in range(n):
-        imwrite(src[i * 50:i * 50 + 48, :64, ::-1].copy(), os.path.join(root, f'c{i}.png'))
-    return root
+@pytest.fixture
+def write_clean(photo):
+    """``write_clean(root, n=2)``: ``n`` 48x64 photo crops in ``root``; returns ``root``."""
+    def write(root, n=2):
+        src = photo('coffee')
+        for i in range(n):
+            imwrite(src[i * 50:i * 50 + 48, :64, ::-1].copy(), os.path.join(root, f'c{i}.png'))
+        return root
+    return write
 
 
 @pytest.mark.parametrize('sigma_type, sigma_range', [('constant', 25), ('random', [0, 50]), ('choice', [15, 50])])
-def test_gaussian_training_noise(tmp_path, sigma_type, sigma_range):
-    root = _write_clean(str(tmp_path / 'clean'))
+def test_gaussian_training_noise(tmp_path, sigma_type, sigma_range, write_clean):
+    root = write_clean(str(tmp_path / 'clean'))
     ds = build_dataset(dict(type='Dataset_GaussianDenoising', phase='train', dataroot_gt=root, in_ch=3, gt_size=48,
                             sigma_type=sigma_type, sigma_range=sigma_range, geometric_augs=True,
                             io_backend={'type': 'disk'}))
@@ -157,8 +165,8 @@ def test_gaussian_training_noise(tmp_path, sigma_type, sigma_range):
         assert noisy.min() < 0 or noisy.max() > 1  # no clipping
 
 
-def test_gaussian_validation_noise_is_the_official_protocol(tmp_path):
-    root = _write_clean(str(tmp_path / 'clean'))
+def test_gaussian_validation_noise_is_the_official_protocol(tmp_path, write_clean):
+    root = write_clean(str(tmp_path / 'clean'))
     ds = build_dataset(dict(type='Dataset_GaussianDenoising', phase='val', dataroot_gt=root, in_ch=3, sigma_test=15,
                             io_backend={'type': 'disk'}))
     s = ds[1]
@@ -169,7 +177,7 @@ def test_gaussian_validation_noise_is_the_official_protocol(tmp_path):
     assert torch.equal(ds[1]['lq'], s['lq'])
 
 
-def test_gaussian_gray(tmp_path):
+def test_gaussian_gray(tmp_path, photo):
     root = str(tmp_path / 'gray')
     imwrite(photo('camera', 40), os.path.join(root, 'cam.png'))
     ds = build_dataset(dict(type='Dataset_GaussianDenoising', phase='val', dataroot_gt=root, in_ch=1, sigma_test=25,
@@ -179,7 +187,7 @@ def test_gaussian_gray(tmp_path):
     assert np.allclose(s['gt'][0].numpy() * 255, photo('camera', 40), atol=1e-3)
 
 
-def test_dual_pixel_16bit(tmp_path):
+def test_dual_pixel_16bit(tmp_path, photo):
     src = photo('astronaut', 64)[..., ::-1].astype(np.uint16) * 257
     for sub, shift in (('inputL', 100), ('inputR', 200), ('target', 0)):
         imwrite(src + shift, str(tmp_path / sub / 'scene.png'))
@@ -199,7 +207,7 @@ def test_dual_pixel_16bit(tmp_path):
         assert torch.allclose(s['lq'][3:] - s['gt'], torch.full_like(s['gt'], 200 / 65535), atol=1e-6)
 
 
-def test_single_image_dataset(tmp_path):
+def test_single_image_dataset(tmp_path, photo):
     imwrite(photo('camera', 24), str(tmp_path / 'x.png'))
     ds = build_dataset(dict(type='Dataset_SingleImage', phase='test', dataroot_lq=str(tmp_path),
                             io_backend={'type': 'disk'}, color='gray'))
@@ -218,7 +226,7 @@ def test_pkg_paths_resolve_to_bundled_photos(repo_root):
                            in_ch=3, sigma_test=25))
 
 
-def test_basicsr_compatible_helpers():
+def test_basicsr_compatible_helpers(photo):
     from basicsr.data.transforms import paired_random_crop, random_augmentation
     gt = photo('astronaut', 64)[..., ::-1].astype(np.float32) / 255
     lq = 1 - gt

@@ -1,5 +1,5 @@
 """Progressive schedule, accumulation plan and the stage-aware sampler: boundaries, determinism,
-sharding, mid-epoch resume, workers."""
+sharding, mid-epoch resume, workers; the official progressive crop."""
 from __future__ import annotations
 
 import os
@@ -9,10 +9,9 @@ import pytest
 import torch
 
 from basicsr.data import build_dataset, build_train_loader
-from basicsr.data.progressive import ProgressiveSchedule, plan_accumulation, stage_index
+from basicsr.data.progressive import ProgressiveSchedule, official_progressive_crop, plan_accumulation, stage_index
 from basicsr.data.sampler import ProgressiveBatchSampler
 from basicsr.utils.img_util import imwrite
-from conftest import photo
 
 OFFICIAL = dict(batch_size_per_gpu=8, mini_batch_sizes=[8, 5, 4, 2, 1, 1], iters=[92000, 64000, 48000, 36000, 36000,
                 24000], gt_size=384, gt_sizes=[128, 160, 192, 256, 320, 384])
@@ -105,7 +104,7 @@ def test_too_small_dataset_is_reported():
         ProgressiveBatchSampler(3, _schedule(), seed=0)
 
 
-def test_loader_with_workers_equals_single_process(tmp_path):
+def test_loader_with_workers_equals_single_process(tmp_path, photo):
     root = str(tmp_path / 'clean')
     src = photo('astronaut')
     for i in range(6):
@@ -126,3 +125,13 @@ def test_loader_with_workers_equals_single_process(tmp_path):
     tail = [(b['lq'], b['gt']) for b in resumed]
     assert len(tail) == 2 and all(torch.equal(a[0], b[0]) for a, b in zip(tail, outs[0][4:]))
     assert np.isfinite(outs[0][0][0].numpy()).all()
+
+
+def test_official_progressive_crop_same_window_for_the_batch():
+    x = torch.arange(8 * 32 * 32, dtype=torch.float32).reshape(8, 1, 32, 32)
+    batch = {'lq': x, 'gt': x + 0.5, 'lq_path': ['p'] * 8}
+    out = official_progressive_crop(batch, 3, 16, np.random.default_rng(0))
+    assert out['lq'].shape == (3, 1, 16, 16) and torch.equal(out['gt'], out['lq'] + 0.5)
+    offsets = {(int(t[0, 0, 0]) % 1024) for t in out['lq']}
+    assert len(offsets) == 1  # one window for the whole batch
+    assert len({int(t[0, 0, 0]) // 1024 for t in out['lq']}) == 3  # three distinct samples

@@ -13,15 +13,10 @@ import pytest
 import torch
 from skimage import data
 
+import demo  # the repository's demo.py (the root is on sys.path: conftest)
 from basicsr.models.archs import Restormer
 from basicsr.utils.img_util import img2tensor, imread, tensor2img
 from basicsr.utils.inference import restore
-
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
-
-import demo  # noqa: E402
 
 TINY_SET = ['network_g.dim=8', 'network_g.num_blocks=[1,1,1,1]', 'network_g.num_refinement_blocks=1',
             'network_g.heads=[1,1,1,1]']
@@ -147,9 +142,9 @@ def test_demo_self_ensemble_runs(images: str, weights: Dict[str, str], tmp_path)
     assert got.shape == (27, 40, 3)
 
 
-def test_demo_runs_from_another_directory(images: str, weights: Dict[str, str], tmp_path) -> None:
+def test_demo_runs_from_another_directory(images: str, weights: Dict[str, str], tmp_path, repo_root) -> None:
     """Option files are found relative to demo.py, not to the working directory."""
-    cmd = [sys.executable, os.path.join(REPO_ROOT, 'demo.py'), '--task', 'Gaussian_Gray_Denoising', '--input_dir',
+    cmd = [sys.executable, os.path.join(repo_root, 'demo.py'), '--task', 'Gaussian_Gray_Denoising', '--input_dir',
            os.path.join(images, 'cam.png'), '--result_dir', 'out', '--weights', weights['gray'], '--device', 'cpu',
            '--set', *TINY_SET]
     env = dict(os.environ, OMP_NUM_THREADS='1')
@@ -170,11 +165,11 @@ def test_missing_weights_gives_helpful_error(images: str, tmp_path) -> None:
     assert 'github.com/swz30/Restormer' in msg and 'drive.google.com' in msg
 
 
-def test_default_weights_path_in_error(images: str, tmp_path, monkeypatch) -> None:
+def test_default_weights_path_in_error(images: str, tmp_path, monkeypatch, repo_root) -> None:
     monkeypatch.setattr(demo, 'REPO_ROOT', str(tmp_path))  # no pretrained_models folder there
     with pytest.raises(demo.DemoError, match='Denoising/pretrained_models/gaussian_gray_denoising_blind.pth'):
         demo.main(['--task', 'Gaussian_Gray_Denoising', '--input_dir', images, '--result_dir', str(tmp_path),
-                   '--opt', os.path.join(REPO_ROOT, 'Denoising/Options/GaussianGrayDenoising_Restormer.yml')])
+                   '--opt', os.path.join(repo_root, 'Denoising/Options/GaussianGrayDenoising_Restormer.yml')])
 
 
 @pytest.mark.parametrize('tile', ['36', '0', '-8'])

@@ -4,7 +4,6 @@ The data are crops of scikit-image's bundled photos; weights are saved in the of
 ``{'params': state_dict}`` format; the network is shrunk with ``--set network_g.*`` overrides of
 the official option files.
 """
-import importlib.util
 import json
 import os
 import subprocess
@@ -19,15 +18,14 @@ import scipy.io
 import skimage.data
 import torch
 
+from basicsr.config import parse
 from basicsr.data.degradations import add_test_noise
 from basicsr.metrics.dpdd import dpdd_metrics
 from basicsr.metrics.protocols import get_protocol
-from basicsr.utils.img_util import img2tensor, imread, tensor2img
 from basicsr.models.archs import build_network
+from basicsr.utils.img_util import img2tensor, imread, tensor2img
 from basicsr.utils.inference import restore
-from basicsr.config import parse
 
-ROOT = Path(__file__).resolve().parents[1]
 TINY = ['network_g.dim=8', 'network_g.num_blocks=[1,1,1,1]', 'network_g.num_refinement_blocks=1',
         'network_g.heads=[1,1,1,1]']
 _PHOTOS = [skimage.data.astronaut, skimage.data.coffee, skimage.data.chelsea, skimage.data.rocket]
@@ -42,23 +40,18 @@ def _one_thread():
     torch.set_num_threads(threads)
 
 
-def load_script(rel: str):
-    """Import a task script by path (they are not in a package)."""
-    name = 'script_' + rel.replace('/', '_').replace('.py', '')
-    spec = importlib.util.spec_from_file_location(name, ROOT / rel)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def save_weights(opt_rel: str, path: Path, seed: int = 0) -> dict:
-    """Random tiny weights for the network of an official option file; returns its network_g block."""
-    net_opt = parse(str(ROOT / opt_rel), is_train=False, overrides=TINY)['network_g']
-    torch.manual_seed(seed)
-    net = build_network(net_opt)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({'params': net.state_dict()}, path)
-    return net_opt
+@pytest.fixture
+def save_weights(repo_root):
+    """``save_weights(opt_rel, path, seed=0)``: random tiny weights for the network of an official option file
+    (path relative to the repository root); returns its network_g block."""
+    def save(opt_rel: str, path: Path, seed: int = 0) -> dict:
+        net_opt = parse(os.path.join(repo_root, opt_rel), is_train=False, overrides=TINY)['network_g']
+        torch.manual_seed(seed)
+        net = build_network(net_opt)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({'params': net.state_dict()}, path)
+        return net_opt
+    return save
 
 
 def model_args(weights: Path) -> list:
@@ -105,7 +98,7 @@ def check_rows(table: dict, result_dir: Path, gt_dir: Path, protocol: str, flag:
             assert row[k] == pytest.approx(v, rel=1e-9, abs=1e-12)
 
 
-def test_deraining(tmp_path):
+def test_deraining(tmp_path, load_script, save_weights):
     data, res = tmp_path / 'Datasets', tmp_path / 'results'
     for d in ('Rain100L', 'Test100'):
         write_pairs(data / 'test' / d, ['1.png', '2.png'])
@@ -126,7 +119,7 @@ def test_deraining(tmp_path):
 
 
 @pytest.mark.parametrize('dataset', ['GoPro', 'RealBlur_J'])
-def test_motion_deblurring(tmp_path, dataset):
+def test_motion_deblurring(tmp_path, dataset, load_script, save_weights):
     data, res = tmp_path / 'Datasets', tmp_path / 'results'
     write_pairs(data / 'test' / dataset, ['scene1.png', 'scene2.png'], sizes=((48, 64), (40, 56)))
     w = tmp_path / 'motion_deblurring.pth'
@@ -150,7 +143,7 @@ def _direct_restore(net_opt, weights, img_rgb):
 
 
 @pytest.mark.parametrize('dual', [False, True])
-def test_defocus_deblurring(tmp_path, dual):
+def test_defocus_deblurring(tmp_path, dual, load_script, save_weights):
     data, res = tmp_path / 'DPDD', tmp_path / 'results'
     names = ['1P0A0001.png', '1P0A0002.png', '1P0A0010.png']
     write_pairs(data, names, sizes=((32, 48), (32, 48), (40, 40)), bit16=True, inp='inputL' if dual else 'inputC')
@@ -180,7 +173,7 @@ def test_defocus_deblurring(tmp_path, dual):
 
 
 @pytest.mark.parametrize('mode,model_type,sigmas', [('color', 'non_blind', '15,25'), ('gray', 'blind', '15,50')])
-def test_gaussian_denoising(tmp_path, mode, model_type, sigmas):
+def test_gaussian_denoising(tmp_path, mode, model_type, sigmas, load_script, save_weights):
     data, res = tmp_path / 'test', tmp_path / 'results'
     sets = ['CBSD68', 'McMaster'] if mode == 'color' else ['Set12', 'BSD68']
     for k, d in enumerate(sets):
@@ -223,7 +216,7 @@ def test_gaussian_denoising(tmp_path, mode, model_type, sigmas):
     assert {k: t.rows for k, t in evaluated.items()} == {k: t.rows for k, t in tables.items()}
 
 
-def test_sidd(tmp_path):
+def test_sidd(tmp_path, load_script, save_weights):
     data, res = tmp_path / 'SIDD', tmp_path / 'results'
     gt = np.stack([np.stack([photo(i + j, 24, 24)[..., ::-1] for j in range(3)]) for i in range(2)])  # RGB blocks
     noisy = np.stack([[degrade(b, 7) for b in row] for row in gt])
@@ -245,7 +238,7 @@ def test_sidd(tmp_path):
     assert again.rows == table.rows
 
 
-def test_dnd(tmp_path):
+def test_dnd(tmp_path, load_script, save_weights):
     data, res = tmp_path / 'DND', tmp_path / 'results'
     (data / 'images_srgb').mkdir(parents=True)
     boxes = [np.array([[1, 1, 24, 32], [9, 17, 32, 48]]), np.array([[5, 3, 28, 34], [1, 1, 16, 16]])]
@@ -270,7 +263,7 @@ def test_dnd(tmp_path):
     assert (res / 'png' / '0002_02.png').is_file()
 
 
-def test_missing_files_are_named(tmp_path):
+def test_missing_files_are_named(tmp_path, load_script):
     data = tmp_path / 'Datasets'
     write_pairs(data / 'test' / 'GoPro', ['a.png', 'b.png'])
     motion = load_script('Motion_Deblurring/test.py')
@@ -286,9 +279,9 @@ def test_missing_files_are_named(tmp_path):
                     '--sigmas', '15', '--weights', str(tmp_path / 'gc'), '--device', 'cpu'])
 
 
-def test_cli_resolves_defaults_next_to_the_script(tmp_path):
+def test_cli_resolves_defaults_next_to_the_script(tmp_path, repo_root):
     """Run from another folder: the default data folder is looked up next to the script, and named."""
-    proc = subprocess.run([sys.executable, str(ROOT / 'Deraining' / 'test.py'), '--datasets', 'Rain100H'],
+    proc = subprocess.run([sys.executable, os.path.join(repo_root, 'Deraining', 'test.py'), '--datasets', 'Rain100H'],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert os.path.join('Deraining', 'Datasets', 'test', 'Rain100H', 'input') in proc.stderr

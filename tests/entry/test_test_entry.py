@@ -16,20 +16,19 @@ from basicsr.test import main
 from basicsr.utils.checkpoint import save_network
 from basicsr.utils.img_util import imread, imwrite, tensor2img
 from basicsr.utils.inference import restore
-from conftest import TINY_NET, photo
 
 
-def test_generic_test_entry(tmp_path):
+def test_generic_test_entry(tmp_path, photo, tiny_net_opt):
     for i, name in enumerate(('a', 'b')):
         gt = photo('astronaut')[i * 64:i * 64 + 40, :48, ::-1].copy()
         imwrite(gt, str(tmp_path / 'gt' / f'{name}.png'))
         blurred = np.clip(gt.astype(np.int16) + (i + 1) * 7, 0, 255).astype(np.uint8)
         imwrite(blurred, str(tmp_path / 'lq' / f'{name}.png'))
     torch.manual_seed(0)
-    net = build_network(TINY_NET)
+    net = build_network(tiny_net_opt)
     weights = str(tmp_path / 'w.pth')
     save_network(weights, net)
-    opt = {'name': 'evaluate', 'num_gpu': 0, 'network_g': TINY_NET, 'path': {'root': str(tmp_path)},
+    opt = {'name': 'evaluate', 'num_gpu': 0, 'network_g': tiny_net_opt, 'path': {'root': str(tmp_path)},
            'datasets': {'test_1': {'name': 'Tiny', 'type': 'Dataset_PairedImage', 'dataroot_gt': str(tmp_path / 'gt'),
                                    'dataroot_lq': str(tmp_path / 'lq')}},
            'val': {'metrics': {'psnr': {'type': 'calculate_psnr', 'crop_border': 0},

@@ -1,5 +1,6 @@
 """Training end to end on CPU: the loss falls, crash + --auto_resume equals a straight run, gradient
-accumulation equals a big batch, AMP/compile/channels-last/EMA paths, experiment-folder safety."""
+accumulation equals a big batch, AMP/compile/channels-last/EMA paths, experiment-folder safety, torchrun
+and train.sh."""
 from __future__ import annotations
 
 import os
@@ -9,56 +10,8 @@ import sys
 import numpy as np
 import pytest
 import torch
-import yaml
 
 from basicsr.train import main
-from basicsr.utils.img_util import imwrite
-from conftest import REPO_ROOT, TINY_NET, photo
-
-
-def make_images(root: str, n: int = 6, size: int = 48) -> str:
-    src = np.concatenate([photo('astronaut'), photo('coffee')[:, :512]], axis=0)
-    for i in range(n):
-        y, x = (i * 83) % (src.shape[0] - size), (i * 59) % (src.shape[1] - size)
-        imwrite(src[y:y + size, x:x + size, ::-1].copy(), os.path.join(root, f'p{i}.png'))
-    return root
-
-
-def write_options(tmp_path, total_iter=8, name='tiny', with_val=True, **extra) -> str:
-    clean = make_images(str(tmp_path / 'clean'))
-    val = make_images(str(tmp_path / 'val'), n=2, size=40)
-    opt = {
-        'name': name, 'model_type': 'ImageCleanModel', 'num_gpu': 0, 'manual_seed': 7,
-        'datasets': {
-            'train': {'name': 'TrainSet', 'type': 'Dataset_GaussianDenoising', 'dataroot_gt': clean, 'in_ch': 3,
-                      'sigma_type': 'random', 'sigma_range': [10, 40], 'geometric_augs': True,
-                      'num_worker_per_gpu': 0, 'batch_size_per_gpu': 4, 'mini_batch_sizes': [4, 2],
-                      'iters': [total_iter // 2, total_iter - total_iter // 2], 'gt_size': 32, 'gt_sizes': [16, 32],
-                      'dataset_enlarge_ratio': 2},
-            'val': {'name': 'ValSet', 'type': 'Dataset_GaussianDenoising', 'dataroot_gt': val, 'in_ch': 3,
-                    'sigma_test': 25}},
-        'network_g': dict(TINY_NET, LayerNorm_type='BiasFree'),
-        'path': {'root': str(tmp_path)},
-        'train': {'total_iter': total_iter, 'optim_g': {'type': 'AdamW', 'lr': 2e-3, 'weight_decay': 1e-4,
-                                                        'betas': [0.9, 0.999]},
-                  'scheduler': {'type': 'CosineAnnealingRestartCyclicLR', 'periods': [total_iter // 2,
-                                total_iter - total_iter // 2], 'restart_weights': [1, 1], 'eta_mins': [2e-3, 1e-5]},
-                  'pixel_opt': {'type': 'L1Loss', 'loss_weight': 1, 'reduction': 'mean'},
-                  'mixing_augs': {'mixup': True, 'mixup_beta': 1.2, 'use_identity': True}},
-        'val': {'val_freq': total_iter, 'metrics': {'psnr': {'type': 'calculate_psnr', 'crop_border': 0}}},
-        'logger': {'print_freq': 2, 'save_checkpoint_freq': total_iter // 2, 'use_tb_logger': True},
-    }
-    for dotted, value in extra.items():
-        node = opt
-        *parents, last = dotted.split('__')
-        for k in parents:
-            node = node.setdefault(k, {})
-        node[last] = value
-    if not with_val:
-        del opt['datasets']['val'], opt['val']['metrics']
-    path = tmp_path / f'{name}.yml'
-    path.write_text(yaml.safe_dump(opt))
-    return str(path)
 
 
 def weights(exp_root: str, tag='latest', key='params'):
@@ -69,7 +22,7 @@ def max_diff(a, b) -> float:
     return max((a[k] - b[k]).abs().max().item() for k in a)
 
 
-def test_tiny_training_end_to_end_loss_falls(tmp_path):
+def test_tiny_training_end_to_end_loss_falls(tmp_path, write_options):
     path = write_options(tmp_path, total_iter=40, name='e2e', train__mixing_augs={'mixup': False},
                          datasets__train__sigma_range=[25, 25])
     out = main(['-opt', path])
@@ -102,19 +55,23 @@ main(argv)
 """
 
 
-def _run_killed(kill_at, args):
-    # CPU results are bitwise reproducible for a fixed thread count; the in-process runs use 1 thread (conftest)
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    env['PYTHONPATH'] = REPO_ROOT + os.pathsep + env.get('PYTHONPATH', '')
-    return subprocess.run([sys.executable, '-c', _KILLED_RUN, str(kill_at)] + args, env=env, capture_output=True,
-                          text=True, timeout=600)
+@pytest.fixture
+def run_killed(repo_root):
+    """``run_killed(kill_at, argv)``: the training run of ``_KILLED_RUN`` in a fresh process."""
+    def run(kill_at, args):
+        # CPU results are bitwise reproducible for a fixed thread count; the in-process runs use 1 thread (conftest)
+        env = dict(os.environ, OMP_NUM_THREADS='1')
+        env['PYTHONPATH'] = repo_root + os.pathsep + env.get('PYTHONPATH', '')
+        return subprocess.run([sys.executable, '-c', _KILLED_RUN, str(kill_at)] + args, env=env, capture_output=True,
+                              text=True, timeout=600)
+    return run
 
 
-def test_crash_and_auto_resume_equals_uninterrupted_run(tmp_path):
+def test_crash_and_auto_resume_equals_uninterrupted_run(tmp_path, write_options, run_killed):
     common = dict(total_iter=12, datasets__train__num_worker_per_gpu=2, train__grad_accum=2)
     straight = main(['-opt', write_options(tmp_path / 'a', name='straight', **common)])
     crashed_opt = write_options(tmp_path / 'b', name='crashed', **common)
-    proc = _run_killed(9, ['-opt', crashed_opt])  # SIGKILL at the start of iteration 9
+    proc = run_killed(9, ['-opt', crashed_opt])  # SIGKILL at the start of iteration 9
     assert proc.returncode != 0
     exp = os.path.join(str(tmp_path / 'b'), 'experiments', 'crashed')
     assert sorted(os.listdir(os.path.join(exp, 'training_states'))) == ['6.state']
@@ -126,7 +83,7 @@ def test_crash_and_auto_resume_equals_uninterrupted_run(tmp_path):
     assert max_diff(weights(straight['experiments_root']), weights(exp)) < 1e-6
 
 
-def test_truncated_newest_state_is_skipped(tmp_path):
+def test_truncated_newest_state_is_skipped(tmp_path, write_options):
     path = write_options(tmp_path, total_iter=8, name='trunc')
     main(['-opt', path])
     exp = os.path.join(str(tmp_path), 'experiments', 'trunc')
@@ -138,7 +95,7 @@ def test_truncated_newest_state_is_skipped(tmp_path):
     assert out['iter'] == 8 and len(out['losses']) == 4  # resumed from 4.state, not the broken 12.state
 
 
-def test_gradient_accumulation_equals_big_batch(tmp_path):
+def test_gradient_accumulation_equals_big_batch(tmp_path, write_options):
     base = dict(total_iter=4, train__mixing_augs={'mixup': False}, datasets__train__mini_batch_sizes=[4, 4],
                 datasets__train__gt_sizes=[32, 32])
     big = main(['-opt', write_options(tmp_path / 'big', name='big', **base)])
@@ -159,7 +116,7 @@ def test_gradient_accumulation_equals_big_batch(tmp_path):
     dict(train__compile='aot_eager'),
     dict(datasets__train__progressive_mode='official'),
 ])
-def test_training_options_run_on_cpu(tmp_path, extra):
+def test_training_options_run_on_cpu(tmp_path, extra, write_options):
     stages = dict(datasets__train__mini_batch_sizes=[2], datasets__train__iters=[2], datasets__train__gt_sizes=[16],
                   datasets__train__gt_size=16, train__scheduler={'type': 'CosineAnnealingRestartLR', 'periods': [2]})
     out = main(['-opt', write_options(tmp_path, total_iter=2, name='opt', with_val=False, **stages, **extra)])
@@ -169,7 +126,7 @@ def test_training_options_run_on_cpu(tmp_path, extra):
         assert max_diff(ema, raw) > 0  # EMA weights are saved separately
 
 
-def test_archive_existing(tmp_path):
+def test_archive_existing(tmp_path, write_options):
     path = write_options(tmp_path, total_iter=2, name='arch', with_val=False)
     main(['-opt', path])
     main(['-opt', path, '--archive_existing'])
@@ -177,9 +134,9 @@ def test_archive_existing(tmp_path):
     assert 'arch' in names and any(n.startswith('arch_archived_') for n in names)
 
 
-def test_warmup_and_lr_follow_the_official_rule(tmp_path):
-    from basicsr.models import build_model
+def test_warmup_and_lr_follow_the_official_rule(tmp_path, write_options):
     from basicsr.config import parse
+    from basicsr.models import build_model
     opt = parse(write_options(tmp_path, total_iter=8, name='lr', train__warmup_iter=4), root_path=str(tmp_path))
     model = build_model(opt, torch.device('cpu'))
     lrs = []
@@ -202,22 +159,27 @@ _LAUNCH_ERRORS = ('EADDRINUSE', 'address already in use', 'failed to listen', 'R
                   'RendezvousTimeoutError')
 
 
-def _torchrun(path, extra=()):
-    """2-process CPU torchrun on an explicit free port; retried once if the launcher itself fails to start."""
-    env = dict(os.environ, PYTHONPATH=REPO_ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''), OMP_NUM_THREADS='1')
-    for attempt in range(2):
-        cmd = [sys.executable, '-m', 'torch.distributed.run', '--nnodes=1', '--nproc_per_node=2',
-               '--master_addr=127.0.0.1', f'--master_port={_free_port()}',
-               os.path.join(REPO_ROOT, 'basicsr', 'train.py'), '-opt', path, '--launcher', 'pytorch', *extra]
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
-        if proc.returncode == 0 or not any(e in proc.stderr for e in _LAUNCH_ERRORS):
-            return proc
-    return proc
+@pytest.fixture
+def torchrun(repo_root):
+    """``torchrun(option_file, extra=())``: 2-process CPU torchrun on an explicit free port; retried once if the
+    launcher itself fails to start."""
+    def run(path, extra=()):
+        env = dict(os.environ, PYTHONPATH=repo_root + os.pathsep + os.environ.get('PYTHONPATH', ''),
+                   OMP_NUM_THREADS='1')
+        for attempt in range(2):
+            cmd = [sys.executable, '-m', 'torch.distributed.run', '--nnodes=1', '--nproc_per_node=2',
+                   '--master_addr=127.0.0.1', f'--master_port={_free_port()}',
+                   os.path.join(repo_root, 'basicsr', 'train.py'), '-opt', path, '--launcher', 'pytorch', *extra]
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+            if proc.returncode == 0 or not any(e in proc.stderr for e in _LAUNCH_ERRORS):
+                return proc
+        return proc
+    return run
 
 
-def test_torchrun_two_processes_gloo(tmp_path):
+def test_torchrun_two_processes_gloo(tmp_path, write_options, torchrun):
     path = write_options(tmp_path, total_iter=6, name='ddp', logger__save_checkpoint_freq=3, train__ema_decay=0.9)
-    proc = _torchrun(path)
+    proc = torchrun(path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     exp = os.path.join(str(tmp_path), 'experiments', 'ddp')
     assert sorted(os.listdir(os.path.join(exp, 'models'))) == ['net_g_3.pth', 'net_g_6.pth', 'net_g_latest.pth']
@@ -228,12 +190,12 @@ def test_torchrun_two_processes_gloo(tmp_path):
     assert state['world_size'] == 2 and len(state['rng']['train']) == 2
     # resume the finished 2-process run with a longer schedule from its iteration-6 state
     os.remove(os.path.join(exp, 'training_states', '6.state'))
-    proc = _torchrun(path, ['--auto_resume'])
+    proc = torchrun(path, ['--auto_resume'])
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'Resuming from' in proc.stderr and "(iteration 3)" in proc.stderr
 
 
-def test_official_gpu_count_on_fewer_processes_logs_the_global_batch(tmp_path):
+def test_official_gpu_count_on_fewer_processes_logs_the_global_batch(tmp_path, write_options):
     out = main(['-opt', write_options(tmp_path, total_iter=2, name='eight', with_val=False, num_gpu=8)])
     exp = out['experiments_root']
     log = open([os.path.join(exp, f) for f in os.listdir(exp) if f.endswith('.log')][0]).read()
@@ -241,7 +203,7 @@ def test_official_gpu_count_on_fewer_processes_logs_the_global_batch(tmp_path):
     assert "train.grad_accum: auto to keep the recipe's 32" in log
 
 
-def test_ddp_gradient_accumulation_equals_bigger_micro_batches(tmp_path):
+def test_ddp_gradient_accumulation_equals_bigger_micro_batches(tmp_path, write_options, torchrun):
     one_stage = dict(total_iter=4, with_val=False, train__mixing_augs={'mixup': False},
                      datasets__train__iters=[4], datasets__train__gt_sizes=[16], datasets__train__gt_size=16,
                      train__scheduler={'type': 'CosineAnnealingRestartLR', 'periods': [4]})
@@ -249,7 +211,7 @@ def test_ddp_gradient_accumulation_equals_bigger_micro_batches(tmp_path):
     accum = write_options(tmp_path / 'b', name='accum', datasets__train__mini_batch_sizes=[1],
                           train__grad_accum='auto', train__global_batch_sizes=[4], **one_stage)
     for path in (plain, accum):
-        proc = _torchrun(path)
+        proc = torchrun(path)
         assert proc.returncode == 0, proc.stderr[-3000:]
     log = open([os.path.join(str(tmp_path / 'b' / 'experiments' / 'accum'), f)
                 for f in os.listdir(tmp_path / 'b' / 'experiments' / 'accum') if f.endswith('.log')][0]).read()
@@ -257,3 +219,18 @@ def test_ddp_gradient_accumulation_equals_bigger_micro_batches(tmp_path):
     a = weights(str(tmp_path / 'a' / 'experiments' / 'plain'))
     b = weights(str(tmp_path / 'b' / 'experiments' / 'accum'))
     assert max_diff(a, b) < 1e-5, max_diff(a, b)
+
+
+def test_train_sh_runs_one_cpu_process(tmp_path, write_options, repo_root):
+    path = write_options(tmp_path, total_iter=2, name='sh', with_val=False)
+    env = dict(os.environ, NUM_GPUS='0', PYTHON=sys.executable,
+               PYTHONPATH=repo_root + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    proc = subprocess.run([os.path.join(repo_root, 'train.sh'), path, '--set', 'logger.print_freq=1'], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert 'Training finished at iteration 2' in proc.stderr
+    assert os.path.exists(tmp_path / 'experiments' / 'sh' / 'models' / 'net_g_latest.pth')
+    bad = subprocess.run([os.path.join(repo_root, 'train.sh')], capture_output=True, text=True)
+    assert bad.returncode == 2 and 'usage' in bad.stderr
+    missing = subprocess.run([os.path.join(repo_root, 'train.sh'), 'nope.yml'], capture_output=True, text=True)
+    assert missing.returncode == 2 and 'option file not found: nope.yml' in missing.stderr

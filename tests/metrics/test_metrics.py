@@ -12,17 +12,20 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from basicsr.metrics import calculate_mae, calculate_metric, calculate_psnr, calculate_ssim
 from basicsr.metrics.psnr_ssim import gaussian_window_1d
 from basicsr.utils.color_util import bgr2ycbcr, rgb2ycbcr, to_y_channel
-from conftest import photo
 
 
-def _pair(name='astronaut', size=128, sigma=12.0, seed=0):
-    rgb = photo(name, size).astype(np.float64)
-    noisy = np.clip(rgb + np.random.default_rng(seed).normal(0, sigma, rgb.shape), 0, 255).round()
-    return rgb[..., ::-1].copy(), noisy[..., ::-1].copy()  # BGR, [0, 255]
+@pytest.fixture
+def noisy_pair(photo):
+    """``noisy_pair(name, size, sigma, seed)``: a photo crop and a noisy copy, BGR float64 in [0, 255]."""
+    def pair(name='astronaut', size=128, sigma=12.0, seed=0):
+        rgb = photo(name, size).astype(np.float64)
+        noisy = np.clip(rgb + np.random.default_rng(seed).normal(0, sigma, rgb.shape), 0, 255).round()
+        return rgb[..., ::-1].copy(), noisy[..., ::-1].copy()  # BGR, [0, 255]
+    return pair
 
 
-def test_psnr_matches_skimage_and_scales():
-    gt, out = _pair()
+def test_psnr_matches_skimage_and_scales(noisy_pair):
+    gt, out = noisy_pair()
     ref = peak_signal_noise_ratio(gt, out, data_range=255)
     assert calculate_psnr(out, gt) == pytest.approx(ref, abs=1e-10)
     assert calculate_psnr(out / 255, gt / 255) == pytest.approx(ref, abs=1e-10)  # peak auto-detected as 1
@@ -32,14 +35,14 @@ def test_psnr_matches_skimage_and_scales():
     assert calculate_psnr(out.transpose(2, 0, 1), gt.transpose(2, 0, 1), 4, input_order='CHW') == pytest.approx(ref_c)
 
 
-def test_psnr_on_tensors_equals_arrays():
-    gt, out = _pair()
+def test_psnr_on_tensors_equals_arrays(noisy_pair):
+    gt, out = noisy_pair()
     t = lambda a: torch.from_numpy(a[..., ::-1].transpose(2, 0, 1).copy() / 255.0)[None]  # noqa: E731  RGB tensor
     assert calculate_psnr(t(out), t(gt)) == pytest.approx(calculate_psnr(out, gt), abs=1e-9)
 
 
-def test_y_channel_matches_skimage_bt601():
-    gt, out = _pair('coffee')
+def test_y_channel_matches_skimage_bt601(noisy_pair):
+    gt, out = noisy_pair('coffee')
     y_gt = sk_rgb2ycbcr(gt[..., ::-1] / 255.0)[..., 0]  # skimage: RGB float in [0, 1] -> Y in [16, 235]
     assert np.allclose(to_y_channel(gt)[..., 0], y_gt, atol=1e-9)
     y_out = sk_rgb2ycbcr(out[..., ::-1] / 255.0)[..., 0]
@@ -66,7 +69,7 @@ def _ssim_map_reference(a, b, peak, ndim):
     return ((2 * mu1 * mu2 + c1) * (2 * s12 + c2)) / ((mu1 ** 2 + mu2 ** 2 + c1) * (s1 + s2 + c2))
 
 
-def test_ssim_gray_interior_matches_skimage_and_full_map_matches_scipy():
+def test_ssim_gray_interior_matches_skimage_and_full_map_matches_scipy(photo):
     gt = photo('camera', 160).astype(np.float64)
     out = np.clip(gt + np.random.default_rng(1).normal(0, 15, gt.shape), 0, 255).round()
     ours = calculate_ssim(out, gt)
@@ -78,8 +81,8 @@ def test_ssim_gray_interior_matches_skimage_and_full_map_matches_scipy():
     assert ref_map[5:-5, 5:-5].mean() == pytest.approx(sk, abs=1e-10)
 
 
-def test_ssim_color_is_3d_gaussian_like_official_conv3d():
-    gt, out = _pair('chelsea', 96)
+def test_ssim_color_is_3d_gaussian_like_official_conv3d(noisy_pair):
+    gt, out = noisy_pair('chelsea', 96)
     ours = calculate_ssim(out, gt)
     # The official formulation: Conv3d with an 11x11x11 Gaussian over (H, W, C), replicate padding 5.
     g = torch.from_numpy(gaussian_window_1d())
@@ -98,14 +101,14 @@ def test_ssim_color_is_3d_gaussian_like_official_conv3d():
     assert calculate_ssim(out / 255, gt / 255) == pytest.approx(ours, abs=1e-9)  # peak 1 for [0, 1] inputs
 
 
-def test_ssim_y_channel_is_2d_on_y():
-    gt, out = _pair('astronaut', 96)
+def test_ssim_y_channel_is_2d_on_y(noisy_pair):
+    gt, out = noisy_pair('astronaut', 96)
     ref = _ssim_map_reference(to_y_channel(out)[..., 0], to_y_channel(gt)[..., 0], 255.0, 2).mean()
     assert calculate_ssim(out, gt, test_y_channel=True) == pytest.approx(ref, abs=1e-10)
 
 
-def test_mae_and_dual_pixel_psnr():
-    gt, out = _pair()
+def test_mae_and_dual_pixel_psnr(noisy_pair):
+    gt, out = noisy_pair()
     assert calculate_mae(out, gt) == pytest.approx(np.mean(np.abs(out - gt)) / 255)
     six_gt, six_out = np.concatenate([gt, gt], 2), np.concatenate([out, gt], 2)
     assert calculate_psnr(six_out, six_gt) == float('inf')  # one view identical: mean of (x, inf)

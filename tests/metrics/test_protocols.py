@@ -1,5 +1,4 @@
 """Evaluation protocols of the paper's tables, checked by hand or against independent libraries."""
-import json
 import logging
 import math
 import sys
@@ -18,9 +17,6 @@ from basicsr.metrics.matlab_protocols import (calculate_psnr_y_matlab, calculate
                                               gopro_hide_metrics, matlab_y_uint8, sidd_metrics, ssim_index_map)
 from basicsr.metrics.protocols import gaussian_denoising_metrics, get_protocol
 from basicsr.metrics.realblur import realblur_align, realblur_metrics, realblur_psnr, realblur_ssim
-from basicsr.evaluation.report import MetricTable, pair_files
-from basicsr.utils.errors import DatasetLayoutError
-from basicsr.utils.file_util import natsorted
 from basicsr.utils.registry import METRIC_REGISTRY
 
 
@@ -229,31 +225,3 @@ def test_sidd_metrics_per_block():
     assert ssim[1, 2] == pytest.approx(calculate_ssim(den[1, 2], g, max_value=1.0))
     mse = np.mean((den[0, 0].astype(np.float64) - gt[0, 0].astype(np.float32) / 255) ** 2)
     assert psnr[0, 0] == pytest.approx(10 * np.log10(1 / mse), abs=1e-6)
-
-
-# ------------------------------------------------------------------------------------------ reports
-
-
-def test_natural_order_and_pairing(tmp_path):
-    assert natsorted(['img10.png', 'img2.png', 'img1.png']) == ['img1.png', 'img2.png', 'img10.png']
-    res = ['r/2.png', 'r/10.png', 'r/1.png']
-    assert pair_files(res, ['t/1.jpg', 't/2.jpg', 't/10.jpg']) == [('r/1.png', 't/1.jpg'), ('r/2.png', 't/2.jpg'),
-                                                                   ('r/10.png', 't/10.jpg')]
-    # Different names: natural order, as the official evaluators.
-    assert pair_files(['r/rain-2.png', 'r/rain-10.png'], ['t/norain-10.png', 't/norain-2.png']) == [
-        ('r/rain-2.png', 't/norain-2.png'), ('r/rain-10.png', 't/norain-10.png')]
-    with pytest.raises(DatasetLayoutError, match='2 result images but 1'):
-        pair_files(res[:2], ['t/1.png'])
-
-
-def test_metric_table_files(tmp_path):
-    table = MetricTable('demo')
-    table.add('a.png', {'psnr': 30.0, 'ssim': 0.9})
-    table.add('b.png', {'psnr': float('inf'), 'ssim': 0.8})
-    table.add_summary('mean', table.mean(['a.png']))
-    csv_path, json_path = table.save(str(tmp_path))
-    lines = open(csv_path).read().splitlines()
-    assert lines[0] == 'name,psnr,ssim' and lines[1] == 'a.png,30.0,0.9' and lines[-1] == 'mean,30.0,0.9'
-    data = json.load(open(json_path))
-    assert data['images'][1]['psnr'] == 'inf' and data['summary']['mean']['ssim'] == 0.9
-    assert 'a.png' in table.format() and 'a.png' not in table.format(per_image=False)

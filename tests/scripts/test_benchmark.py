@@ -1,13 +1,7 @@
 """The benchmark script runs and reports what the stage-aware loader saves."""
 from __future__ import annotations
 
-import os
-import sys
-
-from conftest import REPO_ROOT
-
-sys.path.insert(0, os.path.join(REPO_ROOT, 'scripts'))
-import benchmark  # noqa: E402
+import benchmark  # scripts/benchmark.py (scripts/ is on sys.path: conftest)
 
 
 def test_loader_benchmark_counts_decoded_images(capsys):

@@ -1,7 +1,6 @@
 """scripts/create_lmdb.py: packing folders into LMDB and reading them back through the datasets."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import runpy
 import subprocess
@@ -18,19 +17,19 @@ from basicsr.data.gaussian_denoising_dataset import Dataset_GaussianDenoising
 from basicsr.data.paired_image_dataset import Dataset_PairedImage
 from basicsr.data.sample_spec import SampleSpec
 from basicsr.utils.img_util import img2tensor, imread, imwrite
-from conftest import REPO_ROOT, photo
-
-spec = importlib.util.spec_from_file_location('_script_create_lmdb',
-                                              os.path.join(REPO_ROOT, 'scripts', 'create_lmdb.py'))
-create_lmdb = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(create_lmdb)
 
 SIZES = {'img1': (48, 64), 'img2': (64, 80), 'img10': (40, 56)}
 PHOTOS = {'img1': 'astronaut', 'img2': 'coffee', 'img10': 'chelsea'}
 
 
+@pytest.fixture(scope='module')
+def create_lmdb(load_script):
+    """The script's module (``scripts/create_lmdb.py``)."""
+    return load_script('scripts/create_lmdb.py')
+
+
 @pytest.fixture
-def paired(tmp_path):
+def paired(tmp_path, photo):
     """``lq``/``gt`` folders: three photos of different sizes; LQ = 255 - GT (so alignment is checkable)."""
     for stem, (h, w) in SIZES.items():
         gt = np.ascontiguousarray(photo(PHOTOS[stem])[:h, :w, ::-1])
@@ -52,7 +51,7 @@ def paired_opt(lq, gt, backend: str, phase: str = 'val', **extra):
                 io_backend={'type': backend}, filename_tmpl='{}', **extra)
 
 
-def test_paired_pack_layout_and_bytes(paired):
+def test_paired_pack_layout_and_bytes(paired, create_lmdb):
     lq, gt = paired
     assert create_lmdb.main(['--paired', str(lq), str(gt), '--no_progress', '--batch', '2']) == 0
     lq_db, gt_db = f'{lq}.lmdb', f'{gt}.lmdb'
@@ -67,7 +66,7 @@ def test_paired_pack_layout_and_bytes(paired):
             assert read_lmdb(db, stem) == (folder / f'{stem}.png').read_bytes()  # stored as-is, not re-encoded
 
 
-def test_paired_dataset_reads_lmdb_like_disk(paired):
+def test_paired_dataset_reads_lmdb_like_disk(paired, create_lmdb):
     lq, gt = paired
     create_lmdb.write_lmdb([str(lq), str(gt)], progress=False)
     disk = Dataset_PairedImage(paired_opt(lq, gt, 'disk'))
@@ -92,7 +91,7 @@ def test_paired_dataset_reads_lmdb_like_disk(paired):
         torch.testing.assert_close(b['lq'], 1.0 - b['gt'], rtol=0, atol=1e-6)
 
 
-def test_gaussian_denoising_on_lmdb_of_clean_images(paired):
+def test_gaussian_denoising_on_lmdb_of_clean_images(paired, create_lmdb):
     _, gt = paired
     out = create_lmdb.write_lmdb([str(gt)], [str(gt.parent / 'clean.lmdb')], progress=False)
     assert out == [str(gt.parent / 'clean.lmdb')]
@@ -118,7 +117,7 @@ def test_gaussian_denoising_on_lmdb_of_clean_images(paired):
     assert abs(float((b['lq'] - b['gt']).std()) - 15 / 255) < 0.01
 
 
-def test_dual_pixel_16bit_triplet(tmp_path):
+def test_dual_pixel_16bit_triplet(tmp_path, create_lmdb):
     rng = np.random.default_rng(1)
     for stem in ('a', 'b'):
         for view in ('L', 'R', 'T'):
@@ -136,7 +135,7 @@ def test_dual_pixel_16bit_triplet(tmp_path):
     assert torch.equal(db[0]['gt'], img2tensor(img.astype(np.float32) / 65535.0, bgr2rgb=True))
 
 
-def test_errors_are_clear(paired, tmp_path):
+def test_errors_are_clear(paired, tmp_path, create_lmdb):
     lq, gt = paired
     os.rename(gt / 'img2.png', gt / 'img3.png')
     with pytest.raises(create_lmdb.LmdbError, match=r"only in the first: \['img2'\], only in the second: \['img3'\]"):
@@ -163,20 +162,20 @@ def test_errors_are_clear(paired, tmp_path):
                                progress=False)
 
 
-def test_full_map_grows(paired, monkeypatch):
+def test_full_map_grows(paired, monkeypatch, create_lmdb):
     _, gt = paired
     monkeypatch.setattr(create_lmdb, 'estimate_map_size', lambda total, count: 16 * 4096)
     create_lmdb.write_lmdb([str(gt)], batch=3, progress=False)
     assert read_lmdb(f'{gt}.lmdb', 'img10') == (gt / 'img10.png').read_bytes()
 
 
-def test_cli(paired, monkeypatch, capsys):
+def test_cli(paired, monkeypatch, capsys, repo_root):
     lq, _ = paired
     proc = subprocess.run([sys.executable, 'scripts/create_lmdb.py', '--input', str(lq), '--no_progress'],
-                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+                          cwd=repo_root, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip().endswith(f'{lq}.lmdb')
     # the same command again: the output exists -> a one-line error, no traceback (run in-process: faster)
     monkeypatch.setattr(sys, 'argv', ['create_lmdb.py', '--input', str(lq), '--no_progress'])
     with pytest.raises(SystemExit) as exc:
-        runpy.run_path(os.path.join(REPO_ROOT, 'scripts', 'create_lmdb.py'), run_name='__main__')
+        runpy.run_path(os.path.join(repo_root, 'scripts', 'create_lmdb.py'), run_name='__main__')
     assert str(exc.value).startswith('error: ') and '--overwrite' in str(exc.value)

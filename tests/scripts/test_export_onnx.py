@@ -5,17 +5,12 @@ import os
 import sys
 from typing import Any, Dict, Tuple
 
+import export_onnx  # scripts/export_onnx.py (scripts/ is on sys.path: conftest)
 import numpy as np
 import pytest
 import torch
 
 from basicsr.models.archs import Restormer
-
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO_ROOT, 'scripts'))
-import export_onnx  # noqa: E402
-
-sys.path.remove(os.path.join(REPO_ROOT, 'scripts'))
 
 TINY: Dict[str, Any] = dict(dim=8, num_blocks=[1, 1, 1, 1], num_refinement_blocks=1, heads=[1, 1, 1, 1])
 TINY_SET = ['network_g.dim=8', 'network_g.num_blocks=[1,1,1,1]', 'network_g.num_refinement_blocks=1',
@@ -105,7 +100,7 @@ def test_gray_and_dual_pixel_variants(ort: Any, tmp_path, variant: str, cin: int
     assert max(export_onnx.compare_with_torch(net, session, inputs)) < 1e-4
 
 
-def test_cli_check_with_real_image(ort: Any, tmp_path, capsys) -> None:
+def test_cli_check_with_real_image(ort: Any, tmp_path, capsys, repo_root) -> None:
     import cv2
     from skimage import data
     image = str(tmp_path / 'cam.png')
@@ -113,7 +108,7 @@ def test_cli_check_with_real_image(ort: Any, tmp_path, capsys) -> None:
     net = tiny('gray', seed=3)
     weights = str(tmp_path / 'gray.pth')
     torch.save({'params': net.state_dict()}, weights)
-    opt = os.path.join(REPO_ROOT, 'Denoising', 'Options', 'GaussianGrayDenoising_Restormer.yml')
+    opt = os.path.join(repo_root, 'Denoising', 'Options', 'GaussianGrayDenoising_Restormer.yml')
     assert export_onnx.main(['--opt', opt, '--weights', weights, '--set', *TINY_SET, '--check', image]) == 0
     out = capsys.readouterr().out
     assert 'check passed' in out and 'cam.png (1, 1, 60, 70)' in out

@@ -1,7 +1,7 @@
-"""Patch generation: grid / DPDD / centre-crop rules, the four patch scripts end to end, resuming."""
+"""The patch job runner (``scripts/patch_jobs.py``) and the four ``scripts/generate_patches_*.py`` scripts end to
+end: aligned patches, 16-bit data, the sharpness filter, resuming, layout errors."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -10,29 +10,20 @@ from typing import Dict, List
 
 import cv2
 import numpy as np
+import patch_jobs as patches  # scripts/patch_jobs.py (scripts/ is on sys.path: conftest)
 import pytest
-from scipy import ndimage
+from patch_jobs import MANIFEST_NAME, CenterCropJob, GridJob, OutputConflictError, SourceLayoutError, run_jobs
 
-from basicsr.data.patches import center_window, dpdd_windows, fitness_scores, grid_starts, grid_windows, kept_indices
+from basicsr.data.patches import center_window, dpdd_windows, fitness_scores, grid_windows, kept_indices
 from basicsr.utils.img_util import imread, imwrite
-from conftest import REPO_ROOT, photo
-
-sys.path.insert(0, os.path.join(REPO_ROOT, 'scripts'))
-import patch_jobs as patches  # noqa: E402
-from patch_jobs import (MANIFEST_NAME, CenterCropJob, GridJob, OutputConflictError, SourceLayoutError,  # noqa: E402
-                        run_jobs)
 
 
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f'_script_{name}', os.path.join(REPO_ROOT, 'scripts', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def scene(h: int, w: int, name: str = 'astronaut') -> np.ndarray:
-    """A real photo resized to ``h x w``, uint8 BGR."""
-    return np.ascontiguousarray(cv2.resize(photo(name)[..., ::-1], (w, h), interpolation=cv2.INTER_AREA))
+@pytest.fixture(scope='session')
+def scene(photo):
+    """``scene(h, w, name='astronaut')``: a real photo resized to ``h x w``, uint8 BGR."""
+    def resized(h: int, w: int, name: str = 'astronaut') -> np.ndarray:
+        return np.ascontiguousarray(cv2.resize(photo(name)[..., ::-1], (w, h), interpolation=cv2.INTER_AREA))
+    return resized
 
 
 def read(path) -> np.ndarray:
@@ -48,86 +39,21 @@ def pngs(folder) -> List[str]:
 
 
 # ------------------------------------------------------------------------------------------------
-# Window rules on the real image sizes (no data written)
-# ------------------------------------------------------------------------------------------------
-def test_grid_rule_on_official_sizes():
-    assert grid_starts(720, 512, 256) == [0, 208] and grid_starts(1280, 512, 256) == [0, 256, 512, 768]
-    gopro = grid_windows(720, 1280, 512, 256)
-    assert len(gopro) == 8 and gopro[:5] == [(0, 0), (0, 256), (0, 512), (0, 768), (208, 0)]
-    assert grid_starts(1356, 512, 96) == [0, 416, 832, 844] and grid_starts(2040, 512, 96) == [0, 416, 832, 1248, 1528]
-    assert len(grid_windows(1356, 2040, 512, 96)) == 20  # DFWB (DIV2K 2040x1356)
-    assert len(grid_windows(3000, 5328, 512, 128)) == 112  # SIDD 5328x3000: 8 x 14
-    assert len(grid_windows(3044, 4048, 512, 128)) == 88
-    assert grid_starts(512, 512, 96) == [0]  # exactly one patch
-    with pytest.raises(ValueError, match='overlap'):
-        grid_starts(800, 512, 512)
-    with pytest.raises(ValueError, match='cannot tile'):
-        grid_starts(500, 512, 96)
-
-
-def test_dpdd_candidates_on_official_size():
-    wins = dpdd_windows(1120, 1680, 512, 204)
-    assert len(wins) == 28 and len(set(wins)) == 28
-    interior = [w for w in wins if w[0] % 204 == 0 and w[1] % 204 == 0]
-    right = [w for w in wins if w[1] == 1168 and w[0] != 608]
-    bottom = [w for w in wins if w[0] == 608 and w[1] != 1168]
-    assert len(interior) == 18 and right == [(0, 1168), (204, 1168), (408, 1168)]
-    assert bottom == [(608, c) for c in range(0, 1021, 204)]
-    # official candidate order: first row, its right-edge window, then the corner, ...
-    assert wins[:8] == [(0, c) for c in range(0, 1021, 204)] + [(0, 1168), (608, 1168)]
-    assert wins[-6:] == bottom
-    assert all(0 <= t <= 608 and 0 <= c <= 1168 for t, c in wins)
-    assert len(kept_indices(np.arange(28.0), 0.3)) == 20  # int(0.3 * 28) = 8 dropped
-    with pytest.raises(ValueError):
-        dpdd_windows(500, 1680)
-
-
-def test_center_window():
-    assert center_window(720, 1280, 256) == (232, 512)
-    assert center_window(1120, 1680, 256) == (432, 712)
-    assert center_window(257, 256, 256) == (0, 0)
-    with pytest.raises(ValueError):
-        center_window(200, 300, 256)
-
-
-def test_fitness_matches_independent_sobel():
-    rng = np.random.default_rng(0)
-    gray = photo('camera')[:96, :96].astype(np.uint8)
-    crops = [gray[:32, :32], gray[32:64, 40:72], cv2.GaussianBlur(gray[50:82, 10:42], (0, 0), 2), gray[60:92, 60:92]]
-    crops.append(rng.integers(0, 255, (32, 32), dtype=np.uint8))
-    got = fitness_scores(crops, kernel_sizes=(3,))
-    # ksize 3 Sobel = scipy's sobel; OpenCV's default border is scipy's 'mirror'
-    sums = np.array([np.hypot(ndimage.sobel(c.astype(np.float64), axis=1, mode='mirror'),
-                              ndimage.sobel(c.astype(np.float64), axis=0, mode='mirror')).sum() for c in crops])
-    np.testing.assert_allclose(got, (sums - sums.min()) / (sums.max() - sums.min()), rtol=1e-12, atol=1e-12)
-    # 4 kernel sizes: the product of the four normalised scores, in [0, 1], 0 for the least sharp
-    full = fitness_scores(crops)
-    assert full.min() == 0.0 and np.argmin(full) == 2 and full.max() <= 1.0
-
-
-def test_sharpness_filter_drops_blurriest():
-    base = photo('astronaut')[100:164, 100:164, ::-1]
-    sigmas = [0, 3, 0.5, 6, 1, 0, 2, 4, 0.8, 1.5]  # 10 patches -> int(0.3 * 10) = 3 dropped: sigma 6, 4, 3
-    crops = [base if s == 0 else cv2.GaussianBlur(base, (0, 0), s) for s in sigmas]
-    assert kept_indices(fitness_scores(crops), 0.3) == [0, 2, 4, 5, 6, 8, 9]
-    # 16-bit data gives the same ranking
-    crops16 = [c.astype(np.uint16) * 257 for c in crops]
-    assert kept_indices(fitness_scores(crops16), 0.3) == [0, 2, 4, 5, 6, 8, 9]
-    assert kept_indices([1.0, 1.0, 1.0, 1.0], 0.5) == [2, 3]  # ties: earlier candidates go first
-
-
-# ------------------------------------------------------------------------------------------------
 # GoPro
 # ------------------------------------------------------------------------------------------------
-def make_pairs(root, n: int, h: int, w: int, sub=('input', 'target')) -> List[np.ndarray]:
-    """``n`` blurred/sharp pairs named ``GOPR0{i}_000{i}.png``; returns the sharp images."""
-    sharp = []
-    for i, name in enumerate(['astronaut', 'coffee', 'chelsea', 'rocket'][:n]):
-        img = scene(h, w, name)
-        imwrite(cv2.GaussianBlur(img, (0, 0), 1.5), str(root / sub[0] / f'GOPR0{i}_000{i}.png'))
-        imwrite(img, str(root / sub[1] / f'GOPR0{i}_000{i}.png'))
-        sharp.append(img)
-    return sharp
+@pytest.fixture(scope='session')
+def make_pairs(scene):
+    """``make_pairs(root, n, h, w, sub=('input', 'target'))``: ``n`` blurred/sharp pairs named
+    ``GOPR0{i}_000{i}.png``; returns the sharp images."""
+    def make(root, n: int, h: int, w: int, sub=('input', 'target')) -> List[np.ndarray]:
+        sharp = []
+        for i, name in enumerate(['astronaut', 'coffee', 'chelsea', 'rocket'][:n]):
+            img = scene(h, w, name)
+            imwrite(cv2.GaussianBlur(img, (0, 0), 1.5), str(root / sub[0] / f'GOPR0{i}_000{i}.png'))
+            imwrite(img, str(root / sub[1] / f'GOPR0{i}_000{i}.png'))
+            sharp.append(img)
+        return sharp
+    return make
 
 
 def gopro_args(tmp_path, *extra) -> List[str]:
@@ -137,8 +63,8 @@ def gopro_args(tmp_path, *extra) -> List[str]:
             *extra]
 
 
-def test_gopro_end_to_end_aligned_and_resumable(tmp_path, capsys):
-    gopro = load_script('generate_patches_gopro')
+def test_gopro_end_to_end_aligned_and_resumable(tmp_path, capsys, load_script, make_pairs):
+    gopro = load_script('scripts/generate_patches_gopro.py')
     src, test = tmp_path / 'Downloads/GoPro', tmp_path / 'test/GoPro'
     sharp = make_pairs(src, 3, 96, 160)
     make_pairs(test, 2, 70, 90)
@@ -179,8 +105,8 @@ def test_gopro_end_to_end_aligned_and_resumable(tmp_path, capsys):
     assert not (train_in / patches.TMP_DIR_NAME).exists()
 
 
-def test_gopro_real_size_with_defaults_in_worker_processes(tmp_path):
-    gopro = load_script('generate_patches_gopro')
+def test_gopro_real_size_with_defaults_in_worker_processes(tmp_path, load_script, make_pairs):
+    gopro = load_script('scripts/generate_patches_gopro.py')
     src = tmp_path / 'GoPro'
     make_pairs(src, 2, 720, 1280, sub=('train/input', 'train/target'))  # the archive's own train/ folder works too
     assert gopro.main(['--src', str(src), '--dst', str(tmp_path / 'out'), '--splits', 'train',
@@ -192,8 +118,8 @@ def test_gopro_real_size_with_defaults_in_worker_processes(tmp_path):
     assert np.array_equal(patch, read(src / 'train/target/GOPR01_0001.png')[208:, 768:])
 
 
-def test_bad_layout_names_missing_folder(tmp_path):
-    gopro = load_script('generate_patches_gopro')
+def test_bad_layout_names_missing_folder(tmp_path, load_script, make_pairs, scene):
+    gopro = load_script('scripts/generate_patches_gopro.py')
     make_pairs(tmp_path / 'Downloads/GoPro', 1, 70, 90, sub=('input', 'sharp'))
     with pytest.raises(SourceLayoutError) as err:
         gopro.main(gopro_args(tmp_path))
@@ -206,15 +132,15 @@ def test_bad_layout_names_missing_folder(tmp_path):
         gopro.main(gopro_args(tmp_path, '--splits', 'train'))
 
 
-def test_script_cli_from_repo_root(tmp_path):
+def test_script_cli_from_repo_root(tmp_path, repo_root):
     """``python scripts/generate_patches_gopro.py`` runs from the repo root; layout errors print without traceback."""
     proc = subprocess.run([sys.executable, 'scripts/generate_patches_gopro.py', '--src', str(tmp_path / 'none'),
-                           '--splits', 'train'], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+                           '--splits', 'train'], cwd=repo_root, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     assert 'error: GoPro training data: folder not found' in proc.stderr and 'Traceback' not in proc.stderr
 
 
-def test_settings_change_and_overwrite(tmp_path):
+def test_settings_change_and_overwrite(tmp_path, make_pairs):
     src = tmp_path / 'src'
     make_pairs(src, 2, 96, 160)
     pairs = patches.pair_by_order([str(src / 'input'), str(src / 'target')], 'test')
@@ -233,7 +159,7 @@ def test_settings_change_and_overwrite(tmp_path):
         run_jobs([jobs(48)[0], GridJob(pairs[1], out, jobs(48)[0].name, patch_size=48, overlap=24)], progress=False)
 
 
-def test_failed_image_is_reported_and_retried(tmp_path):
+def test_failed_image_is_reported_and_retried(tmp_path, make_pairs, scene):
     src = tmp_path / 'src'
     make_pairs(src, 2, 64, 64)
     (src / 'a.png').write_bytes(b'not a png')
@@ -249,22 +175,26 @@ def test_failed_image_is_reported_and_retried(tmp_path):
 # ------------------------------------------------------------------------------------------------
 # DPDD (16 bit, sharpness filter)
 # ------------------------------------------------------------------------------------------------
-def make_dpdd(root, names, h, w) -> Dict[str, Dict[str, np.ndarray]]:
-    """16-bit L/R/C/target views; the target's right part is flat, so windows there are the least sharp."""
-    views: Dict[str, Dict[str, np.ndarray]] = {}
-    for j, name in enumerate(names):
-        target = scene(h, w, ['astronaut', 'coffee'][j]).astype(np.uint16) * 257 + 7
-        target[:, w // 2:] = cv2.GaussianBlur(target[:, w // 2:], (0, 0), 8)
-        blurred = cv2.GaussianBlur(target, (0, 0), 2)
-        views[name] = {'inputL': np.roll(blurred, 1, axis=1), 'inputR': np.roll(blurred, -1, axis=1),
-                       'inputC': blurred, 'target': target}
-        for view, img in views[name].items():
-            imwrite(img, str(root / view / f'{name}.png'))
-    return views
+@pytest.fixture(scope='session')
+def make_dpdd(scene):
+    """``make_dpdd(root, names, h, w)``: 16-bit L/R/C/target views; the target's right part is flat, so windows
+    there are the least sharp."""
+    def make(root, names, h, w) -> Dict[str, Dict[str, np.ndarray]]:
+        views: Dict[str, Dict[str, np.ndarray]] = {}
+        for j, name in enumerate(names):
+            target = scene(h, w, ['astronaut', 'coffee'][j]).astype(np.uint16) * 257 + 7
+            target[:, w // 2:] = cv2.GaussianBlur(target[:, w // 2:], (0, 0), 8)
+            blurred = cv2.GaussianBlur(target, (0, 0), 2)
+            views[name] = {'inputL': np.roll(blurred, 1, axis=1), 'inputR': np.roll(blurred, -1, axis=1),
+                           'inputC': blurred, 'target': target}
+            for view, img in views[name].items():
+                imwrite(img, str(root / view / f'{name}.png'))
+        return views
+    return make
 
 
-def test_dpdd_end_to_end_16bit_and_filtered(tmp_path):
-    dpdd = load_script('generate_patches_dpdd')
+def test_dpdd_end_to_end_16bit_and_filtered(tmp_path, load_script, make_dpdd):
+    dpdd = load_script('scripts/generate_patches_dpdd.py')
     src = tmp_path / 'Downloads/DPDD'
     views = make_dpdd(src / 'train/train', ['1P0A1000', '1P0A1001'], 140, 210)
     make_dpdd(src / 'val/val', ['1P0A2000'], 100, 120)
@@ -294,8 +224,8 @@ def test_dpdd_end_to_end_16bit_and_filtered(tmp_path):
     assert val.dtype == np.uint16 and val.max() > 255 and np.array_equal(val, src_r[34:66, 44:76])
 
 
-def test_dpdd_flat_layout_and_missing_view(tmp_path):
-    dpdd = load_script('generate_patches_dpdd')
+def test_dpdd_flat_layout_and_missing_view(tmp_path, load_script, make_dpdd):
+    dpdd = load_script('scripts/generate_patches_dpdd.py')
     make_dpdd(tmp_path / 'DPDD/val', ['a'], 64, 64)  # val/ without the doubled folder is accepted
     assert dpdd.main(['--src', str(tmp_path / 'DPDD'), '--val_dst', str(tmp_path / 'v'), '--splits', 'val',
                       '--val_size', '32', '--no_progress', '--num_workers', '1']) == 0
@@ -308,8 +238,8 @@ def test_dpdd_flat_layout_and_missing_view(tmp_path):
 # ------------------------------------------------------------------------------------------------
 # DFWB and SIDD
 # ------------------------------------------------------------------------------------------------
-def test_dfwb_tiles_large_and_copies_small(tmp_path):
-    dfwb = load_script('generate_patches_dfwb')
+def test_dfwb_tiles_large_and_copies_small(tmp_path, load_script, scene, photo):
+    dfwb = load_script('scripts/generate_patches_dfwb.py')
     src = tmp_path / 'Downloads'
     big = scene(200, 300, 'coffee')
     imwrite(big, str(src / 'DIV2K/0001.png'))
@@ -340,8 +270,8 @@ def test_dfwb_tiles_large_and_copies_small(tmp_path):
         dfwb.main(args + ['--datasets', 'DIV2K', 'BSD500'])
 
 
-def test_sidd_pairs_by_sorted_order_named_after_noisy(tmp_path):
-    sidd = load_script('generate_patches_sidd')
+def test_sidd_pairs_by_sorted_order_named_after_noisy(tmp_path, load_script, scene):
+    sidd = load_script('scripts/generate_patches_sidd.py')
     src = tmp_path / 'SIDD'
     imgs = {}
     for i, (scene_dir, photo_name) in enumerate([('0001_001_S6_00100_00060_3200_L', 'astronaut'),
@@ -376,7 +306,7 @@ def test_sidd_pairs_by_sorted_order_named_after_noisy(tmp_path):
         sidd.main(args)
 
 
-def test_manifest_records_relative_paths(tmp_path):
+def test_manifest_records_relative_paths(tmp_path, make_pairs):
     make_pairs(tmp_path / 'src', 1, 64, 64)
     pair = (str(tmp_path / 'src/input/GOPR00_0000.png'), str(tmp_path / 'src/target/GOPR00_0000.png'))
     run_jobs([CenterCropJob(pair, (str(tmp_path / 'o/a'), str(tmp_path / 'o/b')), 'x', size=32)], progress=False)

@@ -7,10 +7,9 @@ import pytest
 import torch
 
 from basicsr.utils.img_util import ImageReadError, imfrombytesDP, img2tensor, imread, imwrite, tensor2img
-from conftest import photo
 
 
-def test_8bit_color_and_gray_round_trip(tmp_path):
+def test_8bit_color_and_gray_round_trip(tmp_path, photo):
     rgb = photo('astronaut', 64)
     bgr = rgb[..., ::-1].copy()
     imwrite(bgr, str(tmp_path / 'a' / 'c.png'))  # creates the folder
@@ -24,7 +23,7 @@ def test_8bit_color_and_gray_round_trip(tmp_path):
     assert imread(str(tmp_path / 'g.png')).shape == (48, 48, 3)  # colour read of a gray file
 
 
-def test_16bit(tmp_path):
+def test_16bit(tmp_path, photo):
     img = (photo('chelsea', 32)[..., ::-1].astype(np.uint16) * 257 + 3)
     path = str(tmp_path / 'x.png')
     imwrite(img, path)
@@ -39,7 +38,7 @@ def test_16bit(tmp_path):
         imfrombytesDP(open(str(tmp_path / 'e.png'), 'rb').read(), 'e.png')
 
 
-def test_errors_name_the_file(tmp_path):
+def test_errors_name_the_file(tmp_path, photo):
     with pytest.raises(ImageReadError, match='not found.*nope.png'):
         imread(str(tmp_path / 'nope.png'))
     bad = tmp_path / 'bad.png'
@@ -59,7 +58,7 @@ def test_errors_name_the_file(tmp_path):
         imwrite(np.zeros((4, 4, 3), np.float32), str(tmp_path / 'f.png'))
 
 
-def test_tensor_conversion():
+def test_tensor_conversion(photo):
     bgr = photo('coffee', 16)[..., ::-1].astype(np.float32) / 255
     t = img2tensor(bgr)
     assert t.shape == (3, 16, 16) and torch.allclose(t[0], torch.from_numpy(bgr[..., 2].copy()))

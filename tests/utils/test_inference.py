@@ -11,7 +11,6 @@ import torch.nn as nn
 from skimage import data
 
 from basicsr.models.archs import Restormer
-from conftest import REPO_ROOT
 from basicsr.utils.inference import (dihedral, pad_to_multiple, restore, self_ensemble_forward, tile_starts,
                                      tiled_forward)
 
@@ -233,9 +232,7 @@ def test_restore_bf16_autocast_is_close() -> None:
 
 def test_peak_memory_grows_with_tile_size_not_image_size():
     """Fresh subprocess per configuration (scripts/benchmark_inference.py), peak RSS around restore()."""
-    import sys as _sys
-    _sys.path.insert(0, os.path.join(REPO_ROOT, 'scripts'))
-    from benchmark_inference import run_worker
+    from benchmark_inference import run_worker  # scripts/ is on sys.path (conftest)
     if not os.path.exists('/proc/self/clear_refs'):
         pytest.skip('needs Linux /proc to reset the peak RSS')
     cfg = dict(overlap=16, tile_batch=1, batches=1, dim=16, threads=1)
