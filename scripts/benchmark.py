@@ -57,8 +57,7 @@ def make_paired_patches(root: str, n: int, size: int = 512) -> Dict[str, str]:
 
 def bench_loader(args: argparse.Namespace) -> List[Dict[str, Any]]:
     from basicsr.data import build_dataset, build_train_loader
-    from basicsr.data.progressive import ProgressiveSchedule
-    from basicsr.data.progressive import official_progressive_crop
+    from basicsr.data.progressive import ProgressiveSchedule, official_progressive_crop
 
     results = []
     with tempfile.TemporaryDirectory() as tmp:

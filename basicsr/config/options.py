@@ -8,7 +8,7 @@ checkpoint parse again to the same run.
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from basicsr.config.defaults import ROOT, check_model_type
 from basicsr.config.frozen import freeze, to_plain
@@ -17,7 +17,7 @@ from basicsr.config.schema import validate_and_fill
 from basicsr.config.yaml_io import apply_overrides, load_with_bases
 from basicsr.utils.errors import OptionError
 
-__all__ = ['parse', 'parse_options']
+__all__ = ['parse', 'parse_options', 'option_differences']
 
 _DATA_PATH_KEYS = ('dataroot_gt', 'dataroot_lq', 'dataroot_lqL', 'dataroot_lqR', 'meta_info_file')
 
@@ -101,3 +101,16 @@ def parse(opt_path: str, is_train: bool = True, overrides: Sequence[str] = (),
         OptionError: naming the file and the offending key.
     """
     return parse_options(load_with_bases(opt_path), is_train, overrides, root_path, source=opt_path)
+
+
+def option_differences(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = '') -> List[Tuple[str, Any, Any]]:
+    """``(dotted key, old value, new value)`` for every leaf that differs between two option trees."""
+    out: List[Tuple[str, Any, Any]] = []
+    for key in list(old) + [k for k in new if k not in old]:
+        a, b = old.get(key), new.get(key)
+        dotted = f'{prefix}{key}'
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            out += option_differences(a, b, dotted + '.')
+        elif a != b:
+            out.append((dotted, a, b))
+    return out

@@ -36,12 +36,40 @@ class Field:
         help: one-line description.
         choices: allowed values (after conversion).
         nullable: ``None``/``~`` is accepted.
+        interval: allowed range of a number (or of every number in a list), in interval notation:
+            ``'(0, inf)'`` positive, ``'[1, inf)'`` at least 1, ``'[0, 1)'``, ...
     """
     kind: Any
     default: Any = None
     help: str = ''
     choices: Optional[Sequence[Any]] = None
     nullable: bool = True
+    interval: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        self._bounds = parse_interval(self.interval) if self.interval else None
+
+    def out_of_range(self, value: Any) -> Optional[Any]:
+        """The first number in ``value`` outside ``interval`` (``None`` when all are inside)."""
+        if self._bounds is None:
+            return None
+        return next((v for v in (value if isinstance(value, list) else [value])
+                     if isinstance(v, (int, float)) and not isinstance(v, bool) and not _inside(v, self._bounds)),
+                    None)
+
+
+def parse_interval(text: str) -> Tuple[float, bool, float, bool]:
+    """``'[0, 1)'`` -> ``(0.0, True, 1.0, False)``: low, low included, high, high included."""
+    text = text.strip()
+    if text[0] not in '[(' or text[-1] not in '])' or ',' not in text:
+        raise ValueError(f'not an interval: {text!r}')
+    low, high = (part.strip() for part in text[1:-1].split(','))
+    return float(low), text[0] == '[', float(high), text[-1] == ']'
+
+
+def _inside(v: float, bounds: Tuple[float, bool, float, bool]) -> bool:
+    low, low_in, high, high_in = bounds
+    return (v > low or low_in and v == low) and (v < high or high_in and v == high)
 
 
 @dataclass
@@ -115,6 +143,10 @@ def _check_field(f: Field, value: Any, key: str) -> Any:
             continue
         if f.choices is not None and value_c not in f.choices:
             continue
+        bad = f.out_of_range(value_c)
+        if bad is not None:
+            raise OptionError(f"Option '{key}' is out of range: got {bad!r}, allowed {f.interval}."
+                              + (f' ({f.help})' if f.help else ''))
         return value_c
     expected = ' or '.join(kinds)
     if f.choices is not None:

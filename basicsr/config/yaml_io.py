@@ -16,6 +16,7 @@ import yaml
 
 from basicsr.config.frozen import to_plain
 from basicsr.utils.errors import OptionError
+from basicsr.utils.file_util import atomic_write
 
 __all__ = ['load_yaml', 'load_with_bases', 'apply_overrides', 'ordered_yaml', 'dict2str', 'dump_options']
 
@@ -131,6 +132,5 @@ def dict2str(opt: Dict[str, Any], indent: int = 1) -> str:
 
 def dump_options(opt: Dict[str, Any], path: str) -> None:
     """Write the resolved options as YAML (no side effects on ``opt``); ``parse`` reads the file back."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, 'w', encoding='utf-8') as f:
+    with atomic_write(path, 'w', encoding='utf-8') as f:
         yaml.safe_dump(to_plain(opt), f, sort_keys=False, default_flow_style=None)

@@ -19,6 +19,7 @@ from basicsr.data.progressive import ProgressiveSchedule
 from basicsr.data.sampler import ProgressiveBatchSampler
 from basicsr.data.single_image_dataset import Dataset_SingleImage
 from basicsr.utils.registry import DATASET_REGISTRY
+from basicsr.utils.signals import ignore_stop_signals
 
 __all__ = ['Dataset_PairedImage', 'Dataset_GaussianDenoising', 'Dataset_DefocusDeblur_DualPixel_16bit',
            'Dataset_SingleImage', 'build_dataset', 'build_train_loader', 'build_val_loader']
@@ -47,7 +48,7 @@ def build_train_loader(dataset: Dataset, dataset_opt: Dict[str, Any], schedule: 
     if pin_memory is None:
         pin_memory = torch.cuda.is_available()
     return DataLoader(dataset, batch_sampler=sampler, num_workers=workers, pin_memory=bool(pin_memory),
-                      persistent_workers=False)
+                      persistent_workers=False, worker_init_fn=ignore_stop_signals if workers else None)
 
 
 def build_val_loader(dataset: Dataset, num_workers: int = 0) -> DataLoader:

@@ -1,7 +1,7 @@
 """Shared plumbing of the image datasets: storage backend, option checks, normalisation."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -10,8 +10,8 @@ from torch.utils.data import Dataset
 from basicsr.data.data_util import resolve_path
 from basicsr.data.file_client import FileClient
 from basicsr.data.sample_spec import unpack_item
-from basicsr.utils.errors import OptionError
-from basicsr.utils.img_util import imfrombytes
+from basicsr.utils.errors import DataMismatchError, OptionError
+from basicsr.utils.img_util import check_8bit_reading, imfrombytes, stored_format, to_unit_float
 
 __all__ = ['ImageDataset']
 
@@ -65,8 +65,29 @@ class ImageDataset(Dataset):
     def _make_client(self, db_paths: Dict[str, str]) -> None:
         self.file_client = FileClient(self.backend, db_paths if self.backend == 'lmdb' else None)
 
-    def _read(self, path: str, client_key: str, flag: str = 'color') -> np.ndarray:
-        return imfrombytes(self.file_client.get(path, client_key), flag=flag, float32=True, path=path)
+    def _read(self, path: str, client_key: str, flag: str = 'color') -> Tuple[np.ndarray, Optional[int]]:
+        """Decode one image as float32 in [0, 1]; returns it with the channel count stored in the file.
+
+        Raises:
+            ImageReadError: the file is missing or cannot be decoded.
+            DataMismatchError: a 16-bit file that the 8-bit reading would turn nearly black.
+        """
+        content = self.file_client.get(path, client_key)
+        stored = stored_format(content)
+        img = imfrombytes(content, flag=flag, float32=False, path=path)
+        if stored is not None and img.dtype == np.uint8:
+            check_8bit_reading(img, stored[1], path)
+        return to_unit_float(img), (stored[0] if stored is not None else None)
+
+    @staticmethod
+    def _check_same_colour(files: Sequence[Tuple[str, Optional[int]]]) -> None:
+        """Refuse a gray image paired with a colour one (reading both as colour would silently replicate the
+        gray one, teaching the network to desaturate)."""
+        kinds = {'gray' if c <= 2 else 'colour' for _, c in files if c is not None}
+        if len(kinds) > 1:
+            detail = ', '.join(f"'{p}' ({'gray' if c <= 2 else 'colour'})" for p, c in files if c is not None)
+            raise DataMismatchError(f'Paired images mix gray and colour: {detail}. Convert them to the same kind '
+                                    "(or read both as gray with the dataset option color: gray).")
 
     def _unpack(self, item: Any):
         return unpack_item(item, self.gt_size)

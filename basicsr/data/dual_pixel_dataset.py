@@ -12,6 +12,7 @@ import torch
 from basicsr.data.base_dataset import ImageDataset
 from basicsr.data.data_util import paired_paths
 from basicsr.data.transforms import crop_augment
+from basicsr.utils.errors import DataMismatchError
 from basicsr.utils.img_util import imfrombytesDP, img2tensor
 from basicsr.utils.registry import DATASET_REGISTRY
 
@@ -41,7 +42,8 @@ class Dataset_DefocusDeblur_DualPixel_16bit(ImageDataset):
             imgs = crop_augment(imgs, self.gt_size, patch_size, rng, self.geometric_augs,
                                 [p['lqL_path'], p['lqR_path'], p['gt_path']])
         elif len({img.shape for img in imgs}) != 1:
-            raise ValueError(f"Dual-pixel images differ in size: {p['lqL_path']}, {p['lqR_path']}, {p['gt_path']}")
+            raise DataMismatchError(f"Dual-pixel images differ in size: '{p['lqL_path']}', '{p['lqR_path']}', "
+                                    f"'{p['gt_path']}' ({', '.join(str(i.shape) for i in imgs)})")
         left, right, gt = img2tensor(imgs, bgr2rgb=True)
         self._normalize(left, right, gt)
         return {'lq': torch.cat([left, right], dim=0), 'gt': gt, 'lq_path': p['lqL_path'], 'gt_path': p['gt_path']}

@@ -73,8 +73,8 @@ class Dataset_GaussianDenoising(ImageDataset):
 
     def _read_clean(self, path: str) -> np.ndarray:
         if self.in_ch == 3:
-            return cv2.cvtColor(self._read(path, 'gt', 'color'), cv2.COLOR_BGR2RGB)
-        return self._read(path, 'gt', 'grayscale')
+            return cv2.cvtColor(self._read(path, 'gt', 'color')[0], cv2.COLOR_BGR2RGB)
+        return self._read(path, 'gt', 'grayscale')[0]
 
     def __getitem__(self, item: Any) -> Dict[str, Any]:
         index, patch_size, rng = self._unpack(item)

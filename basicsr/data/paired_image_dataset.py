@@ -11,6 +11,7 @@ from typing import Any, Dict
 from basicsr.data.base_dataset import ImageDataset
 from basicsr.data.data_util import paired_paths
 from basicsr.data.transforms import crop_augment
+from basicsr.utils.errors import DataMismatchError
 from basicsr.utils.img_util import img2tensor
 from basicsr.utils.registry import DATASET_REGISTRY
 
@@ -40,14 +41,16 @@ class Dataset_PairedImage(ImageDataset):
     def __getitem__(self, item: Any) -> Dict[str, Any]:
         index, patch_size, rng = self._unpack(item)
         paths = self.paths[index % len(self.paths)]
-        img_gt = self._read(paths['gt_path'], 'gt', self.flag)
-        img_lq = self._read(paths['lq_path'], 'lq', self.flag)
+        img_gt, gt_ch = self._read(paths['gt_path'], 'gt', self.flag)
+        img_lq, lq_ch = self._read(paths['lq_path'], 'lq', self.flag)
+        if self.flag == 'color':
+            self._check_same_colour([(paths['lq_path'], lq_ch), (paths['gt_path'], gt_ch)])
         if self.is_train:
             img_lq, img_gt = crop_augment([img_lq, img_gt], self.gt_size, patch_size, rng, self.geometric_augs,
                                           [paths['lq_path'], paths['gt_path']])
         elif img_lq.shape != img_gt.shape:
-            raise ValueError(f"LQ and GT differ in size: '{paths['lq_path']}' {img_lq.shape} vs "
-                             f"'{paths['gt_path']}' {img_gt.shape}")
+            raise DataMismatchError(f"LQ and GT differ in size: '{paths['lq_path']}' {img_lq.shape} vs "
+                                    f"'{paths['gt_path']}' {img_gt.shape}")
         lq, gt = img2tensor([img_lq, img_gt], bgr2rgb=True)
         self._normalize(lq, gt)
         return {'lq': lq, 'gt': gt, 'lq_path': paths['lq_path'], 'gt_path': paths['gt_path']}

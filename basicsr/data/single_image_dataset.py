@@ -33,6 +33,6 @@ class Dataset_SingleImage(ImageDataset):
     def __getitem__(self, item: Any) -> Dict[str, Any]:
         index = int(item[0]) if isinstance(item, tuple) else int(item)
         path = self.paths[index]['lq_path']
-        lq = img2tensor(self._read(path, 'lq', self.flag), bgr2rgb=True)
+        lq = img2tensor(self._read(path, 'lq', self.flag)[0], bgr2rgb=True)
         self._normalize(lq)
         return {'lq': lq, 'lq_path': path}

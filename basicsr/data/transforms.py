@@ -14,6 +14,8 @@ from typing import List, Optional, Sequence, Union
 import cv2
 import numpy as np
 
+from basicsr.utils.errors import DataMismatchError
+
 __all__ = ['augment', 'AUGMENT_MODES', 'pad_to_size', 'crop_augment', 'paired_random_crop', 'random_augmentation']
 
 AUGMENT_MODES = 8
@@ -61,7 +63,7 @@ def crop_augment(imgs: Sequence[np.ndarray], gt_size: int, patch_size: int, rng:
     shapes = {img.shape[:2] for img in imgs}
     if len(shapes) != 1:
         where = f' ({", ".join(paths)})' if paths else ''
-        raise ValueError(f'Paired images differ in size {sorted(shapes)}{where}; they must be pixel-aligned.')
+        raise DataMismatchError(f'Paired images differ in size {sorted(shapes)}{where}; they must be pixel-aligned.')
     imgs = [pad_to_size(img, gt_size) for img in imgs]
     h, w = imgs[0].shape[:2]
     top = int(rng.integers(0, h - gt_size + 1))

@@ -11,14 +11,13 @@
 """
 from __future__ import annotations
 
-import os
 from typing import List, Sequence, Tuple
 
 import numpy as np
 
 from basicsr.evaluation.report import MetricTable
 from basicsr.metrics.matlab_protocols import sidd_metrics
-from basicsr.utils.file_util import require_file
+from basicsr.utils.file_util import atomic_write, require_file
 
 __all__ = ['load_mat_array', 'save_mat', 'read_dnd_boxes', 'read_dnd_image', 'crop_box', 'write_dnd_submission',
            'sidd_table', 'block_name', 'SIDD_NOISY', 'SIDD_GT', 'SIDD_RESULT']
@@ -48,11 +47,11 @@ def load_mat_array(path: str, key: str, what: str = 'MAT file') -> np.ndarray:
 
 
 def save_mat(path: str, variables: dict) -> None:
-    """``scipy.io.savemat`` creating the folder first."""
+    """``scipy.io.savemat``, written atomically (creating the folder first)."""
     import scipy.io
 
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    scipy.io.savemat(path, variables)
+    with atomic_write(path) as f:
+        scipy.io.savemat(f, variables)
 
 
 def read_dnd_boxes(info_path: str) -> List[np.ndarray]:

@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from basicsr.utils.errors import DatasetLayoutError
-from basicsr.utils.file_util import file_stem, list_images, natsorted
+from basicsr.utils.file_util import atomic_write, file_stem, list_images, natsorted
 from basicsr.utils.img_util import imread
 
 __all__ = ['pair_files', 'MetricTable', 'evaluate_pairs', 'evaluate_folders', 'summary_table']
@@ -122,17 +122,16 @@ class MetricTable:
 
     def save(self, folder: str, stem: str = 'metrics') -> Tuple[str, str]:
         """Write ``<folder>/<stem>.csv`` (rows, then summary rows) and ``<folder>/<stem>.json``; returns both paths."""
-        os.makedirs(folder, exist_ok=True)
         csv_path, json_path = os.path.join(folder, stem + '.csv'), os.path.join(folder, stem + '.json')
         cols = self.columns
-        with open(csv_path, 'w', newline='', encoding='utf-8') as f:
+        with atomic_write(csv_path, 'w', newline='', encoding='utf-8') as f:
             writer = csv.writer(f)
             writer.writerow(['name'] + cols)
             for r in self.rows:
                 writer.writerow([r['name']] + [repr(r[c]) if c in r else '' for c in cols])
             for label, v in self.summaries.items():
                 writer.writerow([label] + [repr(v[c]) if c in v else '' for c in cols])
-        with open(json_path, 'w', encoding='utf-8') as f:
+        with atomic_write(json_path, 'w', encoding='utf-8') as f:
             json.dump(_json_safe(self.to_dict()), f, indent=2)
         return csv_path, json_path
 

@@ -94,7 +94,7 @@ class ImageCleanModel:
         mix = train_opt.get('mixing_augs') or {}
         self.mixup = (MixingAugment(mix.get('mixup_beta', 1.2), mix.get('use_identity', False))
                       if mix.get('mixup') else None)
-        self.nonfinite_steps = 0
+        self.nonfinite_steps = torch.zeros((), dtype=torch.int64, device=self.device)
 
     # ------------------------------------------------------------------ training step
     def update_learning_rate(self, current_iter: int) -> None:
@@ -120,9 +120,14 @@ class ImageCleanModel:
         return batch
 
     def optimize_parameters(self, micro_batches: Sequence[Dict[str, Any]], rng: np.random.Generator
-                            ) -> Dict[str, float]:
+                            ) -> Dict[str, torch.Tensor]:
         """One optimizer step over ``micro_batches`` (gradients accumulated; equal-sized batches
-        give exactly the gradient of their union).  Returns the mean loss for logging."""
+        give exactly the gradient of their union).
+
+        Returns the mean loss as a detached tensor on the training device: reading it on the host
+        (``float``) waits for the GPU, so the loop does that only when it logs.  Non-finite losses are
+        counted on the device as well and reported by :meth:`check_finite`.
+        """
         self.optimizer_g.zero_grad(set_to_none=True)
         n = len(micro_batches)
         total = torch.zeros((), device=self.device)
@@ -141,36 +146,35 @@ class ImageCleanModel:
                     loss = sum(self.cri_pix(p.float(), gt) for p in preds) / n
                 self.scaler.scale(loss).backward()
             total += loss.detach()
-        self._check_finite(total)
+        self.nonfinite_steps += ~torch.isfinite(total)
         if self.grad_clip is not None:
             self.scaler.unscale_(self.optimizer_g)
             torch.nn.utils.clip_grad_norm_(self.net_g.parameters(), self.grad_clip)
+        # fp16: the grad scaler skips steps with non-finite gradients and lowers its scale
         self.scaler.step(self.optimizer_g)
         self.scaler.update()
         if self.net_g_ema is not None:
             self.net_g_ema.update(self.net_g)
-        # fp16: the grad scaler skips steps with non-finite gradients and lowers its scale.
-        return {'l_pix': float(total)}
+        return {'l_pix': total}
 
-    def _check_finite(self, total: torch.Tensor) -> None:
-        """Stop (on every rank together) before the step when the loss is not finite.
+    def check_finite(self, iteration: int) -> None:
+        """Raise if losses were non-finite since the last check (on any rank); called before logging and
+        before every checkpoint, so non-finite weights are never saved.
 
-        With fp16 the grad scaler skips such steps and lowers its scale; only a long run of them
-        (bad data, divergence) stops training.
+        With fp16 the grad scaler skips such steps and lowers its scale: a few are normal, and only more
+        than ``MAX_NONFINITE_FP16_STEPS`` since the last check stop training.
         """
-        finite = torch.isfinite(total).float()
+        count = self.nonfinite_steps.float()
         if self.ddp is not None:
-            torch.distributed.all_reduce(finite, op=torch.distributed.ReduceOp.MIN)
-        if bool(finite):
-            self.nonfinite_steps = 0
+            torch.distributed.all_reduce(count, op=torch.distributed.ReduceOp.MAX)
+        bad = int(count.item())
+        self.nonfinite_steps.zero_()
+        if bad == 0 or (self.amp == 'fp16' and bad < MAX_NONFINITE_FP16_STEPS):
             return
-        self.nonfinite_steps += 1
-        if self.amp != 'fp16' or self.nonfinite_steps >= MAX_NONFINITE_FP16_STEPS:
-            raise FloatingPointError(
-                f'the training loss became non-finite ({float(total)} on this rank'
-                + (f', {self.nonfinite_steps} steps in a row' if self.amp == 'fp16' else '')
-                + '); the weights of the last step are kept. Lower the learning rate, keep use_grad_clip on, '
-                'or check the data (NaN/Inf pixels)')
+        raise FloatingPointError(
+            f'the training loss became non-finite ({bad} step(s) up to iteration {iteration}); training stops '
+            'without saving these weights (the last checkpoint is intact). Lower the learning rate, keep '
+            'use_grad_clip on, or check the data (NaN/Inf pixels), then resume with --auto_resume.')
 
     # ------------------------------------------------------------------ inference
     @property
@@ -206,9 +210,16 @@ class ImageCleanModel:
                 'scaler': self.scaler.state_dict()}
 
     def load_training_state(self, state: Dict[str, Any]) -> None:
+        """Restore the optimizer moments and step counts (and the grad scaler) of a saved run.
+
+        The hyper-parameters (learning rate, weight decay, betas) and the LR schedule come from the
+        current options, so a resumed run applies changed values (the schedulers are closed-form in the
+        iteration: their saved state holds nothing else).
+        """
         for o, s in zip(self.optimizers, state['optimizers']):
+            current = [{k: v for k, v in g.items() if k != 'params'} for g in o.param_groups]
             o.load_state_dict(s)
-        if self.scheduler is not None and state.get('schedulers'):
-            self.scheduler.load_state_dict(state['schedulers'][0])
+            for group, hyper in zip(o.param_groups, current):
+                group.update(hyper)
         if state.get('scaler'):
             self.scaler.load_state_dict(state['scaler'])

@@ -18,10 +18,12 @@ import torch
 from basicsr.utils.checkpoint import atomic_save, load_checkpoint_file
 from basicsr.utils.errors import CheckpointError
 
-__all__ = ['net_path', 'state_path', 'save_checkpoint', 'find_resume_state', 'prune_checkpoints']
+__all__ = ['net_path', 'state_path', 'save_checkpoint', 'find_resume_state', 'prune_checkpoints', 'checkpoint_files',
+           'set_aside_newer', 'rng_state', 'set_rng_state']
 
 logger = logging.getLogger('basicsr')
 _STATE_RE = re.compile(r'^(\d+)\.state$')
+_NET_RE = re.compile(r'^net_g_(\d+)\.pth$')
 
 
 def net_path(models_dir: str, it: Any) -> str:
@@ -55,6 +57,35 @@ def prune_checkpoints(models_dir: str, states_dir: str, keep: int) -> None:
         for p in (state_path(states_dir, it), net_path(models_dir, it)):
             if os.path.exists(p):
                 os.remove(p)
+
+
+def _numbered(folder: str, pattern: 're.Pattern[str]') -> List[Tuple[int, str]]:
+    if not os.path.isdir(folder):
+        return []
+    found = ((pattern.match(n), n) for n in os.listdir(folder))
+    return sorted((int(m.group(1)), os.path.join(folder, n)) for m, n in found if m)
+
+
+def checkpoint_files(models_dir: str, states_dir: str) -> List[str]:
+    """The iteration checkpoints (``net_g_<iter>.pth``, ``<iter>.state``) of an experiment, oldest first."""
+    return [p for _, p in sorted(_numbered(models_dir, _NET_RE) + _numbered(states_dir, _STATE_RE))]
+
+
+def set_aside_newer(models_dir: str, states_dir: str, iteration: int, stamp: str) -> List[str]:
+    """Move the checkpoints of iterations after ``iteration`` into ``set_aside_<stamp>/`` sub-folders.
+
+    A run resumed from an older state would otherwise overwrite them when it reaches their iteration
+    (they are newer but unusable: a damaged state, or weights whose state was deleted).  Returns the new paths.
+    """
+    moved = []
+    for folder, pattern in ((models_dir, _NET_RE), (states_dir, _STATE_RE)):
+        for it, path in _numbered(folder, pattern):
+            if it > iteration:
+                target = os.path.join(folder, f'set_aside_{stamp}', os.path.basename(path))
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                os.replace(path, target)
+                moved.append(target)
+    return moved
 
 
 def find_resume_state(models_dir: str, states_dir: str) -> Optional[Tuple[str, Dict[str, Any]]]:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import torch
 import torch.nn as nn
 
 from basicsr.utils.errors import CheckpointError
+from basicsr.utils.file_util import atomic_write
 
 __all__ = ['CheckpointError', 'atomic_save', 'load_checkpoint_file', 'extract_state_dict', 'load_network',
            'unwrap_model', 'network_state_dict', 'save_network']
@@ -31,19 +31,8 @@ def atomic_save(obj: Any, path: str) -> None:
     A crash during the write leaves the previous file (or nothing) at ``path``, never a
     truncated one.
     """
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', suffix='.tmp', dir=folder)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_write(path, 'wb', durable=True) as f:
+        torch.save(obj, f)
 
 
 def load_checkpoint_file(path: str, weights_only: bool = True) -> Any:

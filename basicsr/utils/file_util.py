@@ -1,14 +1,19 @@
 """Finding files: image listings in natural order, file stems, and existence checks with clear errors."""
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-from typing import Iterable, List, Sequence, Union
+import tempfile
+from typing import IO, Iterable, Iterator, List, Optional, Sequence, Union
 
-from basicsr.utils.errors import MissingInputError
+from basicsr.utils.errors import MissingInputError, OutputConflictError
 
 __all__ = ['IMG_EXTENSIONS', 'is_image_file', 'natural_key', 'natsorted', 'file_stem', 'require_dir', 'require_file',
-           'list_images']
+           'list_images', 'atomic_write', 'remove_stale_temp_files', 'check_outputs_spare_inputs', 'TMP_SUFFIX']
+
+#: suffix of the temporary files that :func:`atomic_write` renames into place
+TMP_SUFFIX = '.tmp'
 
 IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.ppm', '.pgm', '.webp')
 
@@ -79,3 +84,55 @@ def list_images(path: str, what: str = 'Image folder', extensions: Sequence[str]
     if required and not files:
         raise MissingInputError(f"{what} '{path}' contains no images ({', '.join(extensions)}).")
     return files
+
+
+@contextlib.contextmanager
+def atomic_write(path: str, mode: str = 'wb', durable: bool = False, **open_kwargs: object) -> Iterator[IO]:
+    """Open a temporary file next to ``path`` for writing; rename it over ``path`` once the block succeeds.
+
+    A crash, a full disk or an exception inside the block leaves the earlier ``path`` (or none), never a
+    truncated file that looks like a result; the temporary file is removed.  ``durable`` also flushes the
+    data to the disk before the rename (checkpoints), at some cost in speed.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{os.path.basename(path)}.', suffix=TMP_SUFFIX, dir=folder)
+    try:
+        with os.fdopen(fd, mode, **open_kwargs) as f:
+            yield f
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
+
+
+def remove_stale_temp_files(folder: str) -> List[str]:
+    """Delete the temporary files that an interrupted :func:`atomic_write` left in ``folder``; returns them."""
+    if not os.path.isdir(folder):
+        return []
+    stale = [os.path.join(folder, n) for n in os.listdir(folder) if n.startswith('.') and n.endswith(TMP_SUFFIX)]
+    for path in stale:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
+    return stale
+
+
+def check_outputs_spare_inputs(inputs: Iterable[str], outputs: Iterable[str],
+                               hint: Optional[str] = 'choose another --result_dir') -> None:
+    """Refuse to write any of ``outputs`` that is one of ``inputs`` (same file after resolving links).
+
+    Raises:
+        OutputConflictError: naming the first output that would replace an input.
+    """
+    def key(p: str) -> str:
+        return os.path.normcase(os.path.realpath(p))
+
+    protected = {key(p): p for p in inputs}
+    for out in outputs:
+        if key(out) in protected:
+            raise OutputConflictError(f"Refusing to write '{out}': it would replace the input "
+                                      f"'{protected[key(out)]}'" + (f'; {hint}.' if hint else '.'))

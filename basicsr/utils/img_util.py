@@ -17,10 +17,11 @@ import cv2
 import numpy as np
 import torch
 
-from basicsr.utils.errors import ImageReadError
+from basicsr.utils.errors import DataMismatchError, ImageReadError
+from basicsr.utils.file_util import atomic_write
 
 __all__ = ['ImageReadError', 'imfrombytes', 'imfrombytesDP', 'imread', 'imwrite', 'img2tensor', 'tensor2img',
-           'read_bytes', 'to_unit_float']
+           'read_bytes', 'to_unit_float', 'stored_format', 'check_8bit_reading']
 
 _FLAGS = {'color': cv2.IMREAD_COLOR, 'grayscale': cv2.IMREAD_GRAYSCALE, 'unchanged': cv2.IMREAD_UNCHANGED}
 _PEAK = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
@@ -41,6 +42,43 @@ def _decode(content: bytes, flag: str, path: Optional[str]) -> np.ndarray:
     elif img.shape[2] == 4 and flag == 'unchanged':
         img = img[:, :, :3]  # drop alpha
     return img
+
+
+_PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}  # IHDR colour type -> samples per pixel
+
+
+def stored_format(content: bytes) -> Optional[Tuple[int, int]]:
+    """``(channels, bits per sample)`` stored in an encoded image, read from its header without decoding.
+
+    PNG headers are read directly (they hold the bit depth); other formats through Pillow.  Returns
+    ``None`` when the header cannot be read (the decoder then has the last word).
+    """
+    if content[:8] == _PNG_SIGNATURE and content[12:16] == b'IHDR' and len(content) >= 26:
+        return _PNG_CHANNELS.get(content[25], 3), int(content[24])
+    try:
+        import io
+
+        from PIL import Image
+        with Image.open(io.BytesIO(content)) as im:
+            bits = 16 if im.mode.startswith('I;16') else 32 if im.mode in ('I', 'F') else 8
+            return len(im.getbands()), bits
+    except Exception:  # any format Pillow does not know: no information, not an error
+        return None
+
+
+def check_8bit_reading(img: np.ndarray, stored_bits: int, path: Optional[str]) -> None:
+    """Refuse a 16-bit file that an 8-bit reading would turn nearly black.
+
+    Reading a 16-bit image as 8 bit keeps the high byte (the official behaviour, which the 8-bit
+    single-image defocus recipe relies on).  Data that only uses the low 12 bits (many camera raws)
+    then ends below 16 of 255: the network would be trained on black images.
+    """
+    if stored_bits == 16 and img.size and int(img.max()) < 16:
+        raise DataMismatchError(
+            f"'{path}' is a 16-bit image whose values stay below 4096 (12-bit data?): read as 8 bit (the high byte, "
+            f'as the official code reads 16-bit files) it is nearly black (max {int(img.max())} of 255). Rescale '
+            'the file to the full 16-bit range, or convert it to 8 bit yourself.')
 
 
 def to_unit_float(img: np.ndarray) -> np.ndarray:
@@ -101,19 +139,20 @@ def imread(path: str, flag: str = 'color', float32: bool = True) -> np.ndarray:
 
 
 def imwrite(img: np.ndarray, path: str, auto_mkdir: bool = True) -> None:
-    """Write a uint8 or uint16 HWC BGR (or HW/HW1 gray) array; raises ``OSError`` naming the file on failure."""
+    """Write a uint8 or uint16 HWC BGR (or HW/HW1 gray) array, atomically (no half-written file on a crash
+    or a full disk); raises ``OSError`` naming the file on failure."""
     if img.dtype not in (np.uint8, np.uint16):
         raise TypeError(f"imwrite expects uint8 or uint16 data, got {img.dtype} for '{path}'; "
                         'use tensor2img(..., out_type=np.uint8/np.uint16) first')
-    if auto_mkdir:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    if not auto_mkdir and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise FileNotFoundError(f"Folder of '{path}' does not exist.")
     if img.ndim == 3 and img.shape[2] == 1:
         img = img[:, :, 0]
     ext = os.path.splitext(path)[1] or '.png'
     ok, buf = cv2.imencode(ext, img)
     if not ok:
         raise OSError(f"Failed to encode image for '{path}'.")
-    with open(path, 'wb') as f:
+    with atomic_write(path) as f:
         f.write(buf.tobytes())
 
 

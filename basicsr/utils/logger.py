@@ -13,9 +13,11 @@ from typing import Any, Dict, Optional
 
 from tqdm import tqdm
 
-__all__ = ['get_root_logger', 'MessageLogger', 'init_tb_logger', 'init_wandb_logger', 'format_eta']
+__all__ = ['get_root_logger', 'MessageLogger', 'init_tb_logger', 'init_wandb_logger', 'format_eta',
+           'close_file_handlers', 'log_exception_to_files', 'last_log_file']
 
 _FORMAT = '%(asctime)s %(levelname)s: %(message)s'
+_last_log_file: Optional[str] = None
 
 
 class _TqdmHandler(logging.StreamHandler):
@@ -47,7 +49,24 @@ def get_root_logger(log_file: Optional[str] = None, log_level: int = logging.INF
             fh = logging.FileHandler(path, 'a', encoding='utf-8')
             fh.setFormatter(logging.Formatter(_FORMAT))
             logger.addHandler(fh)
+        global _last_log_file
+        _last_log_file = path
     return logger
+
+
+def last_log_file() -> Optional[str]:
+    """The log file most recently opened by :func:`get_root_logger` (where a failed run's traceback went)."""
+    return _last_log_file
+
+
+def log_exception_to_files(exc: BaseException) -> None:
+    """Write ``exc`` with its traceback to the open log files only (the console gets a one-line error)."""
+    logger = logging.getLogger('basicsr')
+    record = logger.makeRecord(logger.name, logging.ERROR, __file__, 0, f'{type(exc).__name__}: {exc}', (),
+                               (type(exc), exc, exc.__traceback__))
+    for h in logger.handlers:
+        if isinstance(h, logging.FileHandler):
+            h.handle(record)
 
 
 def close_file_handlers() -> None:

@@ -11,7 +11,7 @@ import torch
 from basicsr.data import build_dataset
 from basicsr.data.sample_spec import SampleSpec
 from basicsr.data.transforms import augment, crop_augment, pad_to_size
-from basicsr.utils.errors import DatasetLayoutError
+from basicsr.utils.errors import DataMismatchError, DatasetLayoutError
 from basicsr.utils.img_util import ImageReadError, imwrite
 
 
@@ -84,8 +84,8 @@ def test_layout_errors_name_the_fault(tmp_path, write_pairs, photo):
     os.remove(os.path.join(lq, 'img01.png'))
     with pytest.raises(DatasetLayoutError, match=r"1 of 3 GT images .* no partner .*img01 \(for GT img01\)"):
         build_dataset(_paired_opt(lq, gt))
-    imwrite(photo('camera', 8), os.path.join(lq, 'img01.png'))
-    imwrite(photo('camera', 8), os.path.join(lq, 'stray.png'))
+    imwrite(photo('astronaut', 8), os.path.join(lq, 'img01.png'))
+    imwrite(photo('astronaut', 8), os.path.join(lq, 'stray.png'))
     with pytest.raises(DatasetLayoutError, match='has 4 images but .* has 3; unpaired: stray'):
         build_dataset(_paired_opt(lq, gt))
     os.remove(os.path.join(lq, 'stray.png'))
@@ -94,8 +94,11 @@ def test_layout_errors_name_the_fault(tmp_path, write_pairs, photo):
     ds = build_dataset(_paired_opt(lq, gt, phase='val'))
     with pytest.raises(ImageReadError, match='img00.png'):
         ds[0]
-    with pytest.raises(ValueError, match='differ in size'):
+    with pytest.raises(DataMismatchError, match='differ in size'):
         ds[1]  # img01 LQ was replaced by an 8x8 image
+    imwrite(photo('camera', 16), os.path.join(lq, 'img01.png'))
+    with pytest.raises(DataMismatchError, match=r"mix gray and colour: '.*input/img01.png' \(gray\)"):
+        ds[1]  # a gray input next to a colour target
 
 
 def test_reflect_padding_of_small_images(photo):

@@ -200,6 +200,9 @@ class Restormer(nn.Module):
             residual (dual-pixel defocus deblurring, with ``inp_channels=6``).
     """
 
+    #: height and width of an input must be multiples of this (three 2x pixel-unshuffles)
+    size_multiple = 8
+
     def __init__(self,
                  inp_channels: int = 3,
                  out_channels: int = 3,
