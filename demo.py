@@ -33,8 +33,9 @@ from tqdm import tqdm  # noqa: E402
 from basicsr.evaluation.tasks import TASKS, TaskSpec, network_options  # noqa: E402
 from basicsr.models.archs import build_network  # noqa: E402
 from basicsr.utils.device import select_device  # noqa: E402
-from basicsr.utils.errors import CheckpointError, ImageReadError, MissingInputError, OptionError  # noqa: E402
-from basicsr.utils.file_util import file_stem, list_images  # noqa: E402
+from basicsr.utils.errors import (CheckpointError, ImageReadError, MissingInputError, OptionError,  # noqa: E402
+                                  OutputConflictError, UserError)
+from basicsr.utils.file_util import check_outputs_spare_inputs, file_stem, list_images  # noqa: E402
 from basicsr.utils.img_util import img2tensor, imread, imwrite, tensor2img  # noqa: E402
 from basicsr.utils.inference import restore  # noqa: E402
 
@@ -47,7 +48,7 @@ logger = logging.getLogger('basicsr')
 DEMO_TASKS: Dict[str, TaskSpec] = {name: spec for name, spec in TASKS.items() if not spec.dual_pixel}
 
 
-class DemoError(RuntimeError):
+class DemoError(UserError, RuntimeError):
     """A user-facing problem (missing weights, no images, bad arguments) with a message saying what to do."""
 
 
@@ -163,11 +164,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         raise DemoError(f'The demo restores 1- or 3-channel images; network_g has inp_channels={in_channels}.')
 
     out_dir = os.path.join(args.result_dir, args.task)
+    pairs = _output_paths(files, out_dir)
+    try:
+        check_outputs_spare_inputs(files, [dst for _, dst in pairs])
+    except OutputConflictError as e:
+        raise DemoError(str(e)) from e
     os.makedirs(out_dir, exist_ok=True)
     kwargs = dict(tile=args.tile, tile_overlap=args.tile_overlap, tile_batch=args.tile_batch, blend=args.blend,
                   self_ensemble=args.self_ensemble, amp=args.amp, compute_device=device)
     failed = 0
-    for src, dst in tqdm(_output_paths(files, out_dir), desc=args.task, unit='img'):
+    for src, dst in tqdm(pairs, desc=args.task, unit='img'):
         try:
             out = restore_file(net, src, in_channels, **kwargs)
         except ImageReadError as e:

@@ -29,7 +29,7 @@ from basicsr.evaluation.task_cli import (add_model_args, load_task_network, reso
                                          restore_image, run_cli)
 from basicsr.evaluation.tasks import TASKS  # noqa: E402
 from basicsr.utils.device import select_device  # noqa: E402
-from basicsr.utils.file_util import require_dir  # noqa: E402
+from basicsr.utils.file_util import check_outputs_spare_inputs, require_dir  # noqa: E402
 from basicsr.utils.img_util import imwrite, tensor2img  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -54,6 +54,9 @@ def main(argv: Optional[List[str]] = None) -> List[str]:
     resolve_default_paths(args, parser, HERE, ['input_dir', 'result_dir'])
     boxes = read_dnd_boxes(os.path.join(args.input_dir, 'info.mat'))
     image_dir = require_dir(os.path.join(args.input_dir, 'images_srgb'), 'DND images_srgb folder')
+    inputs = [os.path.join(args.input_dir, 'info.mat')]
+    inputs += [os.path.join(image_dir, '%04d.mat' % (i + 1)) for i in range(len(boxes))]
+    check_outputs_spare_inputs(inputs, [os.path.join(args.result_dir, 'mat', os.path.basename(p)) for p in inputs])
     net = load_task_network(args.opt, args.weights, select_device(args.device), args.set, TASK)
 
     written = []

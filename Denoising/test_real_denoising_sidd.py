@@ -33,6 +33,7 @@ from basicsr.evaluation.task_cli import (add_model_args, load_task_network, reso
                                          restore_image, run_cli)
 from basicsr.evaluation.tasks import TASKS  # noqa: E402
 from basicsr.utils.device import select_device  # noqa: E402
+from basicsr.utils.file_util import check_outputs_spare_inputs  # noqa: E402
 from basicsr.utils.img_util import imwrite, tensor2img  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -59,6 +60,8 @@ def main(argv: Optional[List[str]] = None) -> Optional[MetricTable]:
     args = parser.parse_args(argv)
     resolve_default_paths(args, parser, HERE, ['input_dir', 'result_dir'])
     noisy = load_mat_array(os.path.join(args.input_dir, SIDD_NOISY[0]), SIDD_NOISY[1], 'SIDD noisy blocks')
+    mat_path = os.path.join(args.result_dir, 'mat', SIDD_RESULT[0])
+    check_outputs_spare_inputs([os.path.join(args.input_dir, f) for f in (SIDD_NOISY[0], SIDD_GT[0])], [mat_path])
     net = load_task_network(args.opt, args.weights, select_device(args.device), args.set, TASK)
 
     noisy = noisy.astype(np.float32) / np.float32(255.0)
@@ -68,7 +71,6 @@ def main(argv: Optional[List[str]] = None) -> Optional[MetricTable]:
         restored[idx] = out[0].permute(1, 2, 0).numpy()
         if args.save_images:
             imwrite(tensor2img(out), os.path.join(args.result_dir, 'png', block_name(idx) + '.png'))
-    mat_path = os.path.join(args.result_dir, 'mat', SIDD_RESULT[0])
     save_mat(mat_path, {SIDD_RESULT[1]: restored})
     print(f'denoised blocks written to {mat_path}')
 

@@ -7,6 +7,8 @@ Every ``datasets.test*`` block is evaluated (``datasets.val*`` when there is non
 ``val`` settings of the file (padding, metrics, ``use_image``).  Results go to
 ``results/<name>/``: restored images (``--save_img``), ``metrics.csv``/``metrics.json`` per set
 (one row per image and the mean) and ``summary.csv``/``summary.json`` (the mean of every set).
+Unreadable images are skipped and listed (exit status 1); bad options or files end with one
+``error:`` line (exit status 2; ``--debug`` shows the traceback).
 """
 from __future__ import annotations
 
@@ -24,7 +26,10 @@ from basicsr.data import build_dataset
 from basicsr.evaluation.report import MetricTable, summary_table
 from basicsr.evaluation.validation import shard_loader, validate
 from basicsr.models import build_model
+from basicsr.utils.cli import run_main
 from basicsr.utils.device import select_device
+from basicsr.utils.errors import OptionError
+from basicsr.utils.file_util import check_outputs_spare_inputs, file_stem
 from basicsr.utils.logger import close_file_handlers, get_root_logger
 
 __all__ = ['main']
@@ -50,7 +55,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, float]]:
         overrides.append(f'path.pretrain_network_g={args.weights}')
     opt = parse(args.opt, is_train=False, overrides=overrides)
     if not opt['path']['pretrain_network_g']:
-        raise SystemExit('No weights: pass --weights FILE.pth or set path.pretrain_network_g in the option file.')
+        raise OptionError('No weights: pass --weights FILE.pth or set path.pretrain_network_g in the option file.')
     device = select_device('cpu' if opt['num_gpu'] == 0 and args.device == 'auto' else args.device)
     results_root = opt['path']['results_root']
     os.makedirs(results_root, exist_ok=True)
@@ -59,15 +64,17 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, float]]:
     phases = [k for k, d in opt['datasets'].items() if d['phase'] == 'test'] or \
         [k for k, d in opt['datasets'].items() if d['phase'] == 'val']
     if not phases:
-        raise SystemExit(f"{args.opt}: no datasets.test*/val* block to evaluate.")
+        raise OptionError(f"{args.opt}: no datasets.test*/val* block to evaluate.")
     model = build_model(opt, device)
     tables: Dict[str, MetricTable] = {}
     try:
         for key in phases:
             dopt = opt['datasets'][key]
             name = dopt['name'] or key
-            table = validate(model, shard_loader(build_dataset(dopt), 0, 1), name, val_opt, None,
-                             os.path.join(results_root, name))
+            dataset = build_dataset(dopt)
+            if val_opt['save_img']:
+                _check_outputs(dataset, os.path.join(results_root, name), val_opt.get('suffix'))
+            table = validate(model, shard_loader(dataset, 0, 1), name, val_opt, None, os.path.join(results_root, name))
             tables[name] = table
             table.save(os.path.join(results_root, name))
             logger.info('%s: %s', name, ', '.join(f'{m} {v:.4f}' for m, v in table.summaries.get('mean', {}).items())
@@ -78,5 +85,14 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, float]]:
     return {name: table.summaries.get('mean', {}) for name, table in tables.items()}
 
 
+def _check_outputs(dataset: object, folder: str, suffix: Optional[str]) -> None:
+    """The restored images (``<folder>/<input stem>[_suffix].png``) must not replace any image of the set."""
+    files = [p for entry in getattr(dataset, 'paths', []) for p in entry.values()]
+    tail = f'_{suffix}' if suffix else ''
+    outputs = [os.path.join(folder, f'{file_stem(entry.get("lq_path", ""))}{tail}.png')
+               for entry in getattr(dataset, 'paths', [])]
+    check_outputs_spare_inputs(files, outputs, 'choose another path.results_root')
+
+
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))

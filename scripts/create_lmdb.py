@@ -36,13 +36,14 @@ import lmdb  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from basicsr.data.data_util import scandir_images  # noqa: E402
-from basicsr.utils.img_util import ImageReadError, imfrombytes, read_bytes  # noqa: E402
+from basicsr.utils.errors import ImageReadError, UserError  # noqa: E402
+from basicsr.utils.img_util import imfrombytes, read_bytes  # noqa: E402
 
 PAGE = 4096
 COMPRESSION = -1  # values are the files as stored, not re-encoded
 
 
-class LmdbError(ValueError):
+class LmdbError(UserError, ValueError):
     """The input folders cannot be packed (missing, empty, bad names, unpaired files, existing output)."""
 
 

@@ -33,7 +33,7 @@ from tqdm import tqdm  # noqa: E402
 
 from basicsr.data.patches import (Window, center_window, dpdd_windows, fitness_scores, grid_windows,  # noqa: E402
                                   kept_indices)
-from basicsr.utils.errors import DatasetLayoutError  # noqa: E402
+from basicsr.utils.errors import DatasetLayoutError, OutputConflictError  # noqa: E402
 from basicsr.utils.file_util import list_images  # noqa: E402
 from basicsr.utils.img_util import imread, imwrite  # noqa: E402
 
@@ -49,10 +49,6 @@ TMP_DIR_NAME = '.tmp_patches'  # temporary files live here (not listed by the da
 
 class SourceLayoutError(DatasetLayoutError):
     """The source folders of a data set are missing or do not match the expected layout."""
-
-
-class OutputConflictError(ValueError):
-    """The output folder holds patches made with other settings, or two sources map to one output name."""
 
 
 #: errors caused by the data or the command line (scripts report them without a traceback)
@@ -303,6 +299,11 @@ class _Manifest:
 
 
 def _check_jobs(jobs: Sequence[_Job]) -> None:
+    sources = {os.path.realpath(os.path.dirname(s)) for j in jobs for s in j.sources}
+    for d in jobs[0].out_dirs if jobs else ():
+        if os.path.realpath(d) in sources:
+            raise OutputConflictError(f"output folder '{d}' is also a source folder: patches would be written "
+                                      'among (and over) the source images; choose another output folder')
     if len({j.out_dirs for j in jobs}) != 1:
         raise ValueError('run_jobs expects jobs that share their output folders; run each split separately')
     if len({json.dumps(j.settings(), sort_keys=True) for j in jobs}) != 1:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -26,8 +25,9 @@ import torch.nn as nn
 from basicsr.evaluation.report import MetricTable, pair_files
 from basicsr.evaluation.tasks import TaskSpec, network_options
 from basicsr.models.archs import build_network
-from basicsr.utils.errors import MissingInputError, UserError
-from basicsr.utils.file_util import file_stem, list_images, require_file
+from basicsr.utils.cli import report_skipped, run_main
+from basicsr.utils.errors import DataMismatchError, ImageReadError, MissingInputError
+from basicsr.utils.file_util import check_outputs_spare_inputs, file_stem, list_images, require_file
 from basicsr.utils.img_util import imread, imwrite, tensor2img
 from basicsr.utils.inference import restore
 
@@ -148,19 +148,24 @@ def restore_files(net: nn.Module, inputs: Sequence[str], out_dir: Optional[str],
     from tqdm import tqdm
 
     if gt_files is not None and len(gt_files) != len(inputs):
-        raise ValueError(f'{len(inputs)} inputs but {len(gt_files)} ground-truth images')
+        raise DataMismatchError(f'{len(inputs)} inputs but {len(gt_files)} ground-truth images')
     names = list(out_names) if out_names is not None else [png_name(p) for p in inputs]
+    if out_dir is not None:
+        check_outputs_spare_inputs(list(inputs) + list(gt_files or []), [os.path.join(out_dir, n) for n in names])
     table = MetricTable(title) if gt_files is not None and protocol is not None else None
     for i, path in enumerate(tqdm(inputs, desc=title or 'restoring')):
-        out = restore_image(net, load(path), args)
+        try:  # an unreadable image is reported and skipped; the others are restored and scored
+            img = load(path)
+            gt = None if table is None else imread(gt_files[i], gt_flag, float32=score_float)
+        except (ImageReadError, DataMismatchError) as e:
+            report_skipped(path, e)
+            continue
+        out = restore_image(net, img, args)
         saved = tensor2img(out, rgb2bgr=True, out_type=out_dtype)
         if out_dir is not None:
             imwrite(saved, os.path.join(out_dir, names[i]))
         if table is not None:
-            if score_float:
-                restored, gt = tensor2img(out, rgb2bgr=True, out_type=np.float32), imread(gt_files[i], gt_flag)
-            else:
-                restored, gt = saved, imread(gt_files[i], gt_flag, float32=False)
+            restored = tensor2img(out, rgb2bgr=True, out_type=np.float32) if score_float else saved
             if restored.ndim == 2:
                 restored = restored[..., None]
             table.add(names[i], protocol(restored, gt))
@@ -180,14 +185,7 @@ def parse_sigmas(text: str) -> List[int]:
     return sigmas
 
 
-def run_cli(main: Callable[[Optional[List[str]]], object], argv: Optional[List[str]] = None) -> int:
-    """Run ``main(argv)`` with INFO logging; bad input (missing files, options, checkpoints) ends with one
-    error line (exit 2)."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format='%(levelname)s: %(message)s')
-    try:
-        main(argv)
-    except (UserError, FileNotFoundError, ValueError) as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 2
-    return 0
+def run_cli(main: Callable[[List[str]], object], argv: Optional[List[str]] = None) -> int:
+    """Run a task script's ``main(argv)`` (see :func:`basicsr.utils.cli.run_main`): bad input ends with one
+    error line (exit 2); unreadable images are skipped, listed, and make the exit status 1."""
+    return run_main(main, argv)

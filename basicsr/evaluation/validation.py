@@ -14,12 +14,14 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Subset
+from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
 from basicsr.evaluation.report import MetricTable
 from basicsr.metrics import calculate_metric
+from basicsr.utils.cli import report_skipped
 from basicsr.utils.dist import all_gather_object, get_dist_info
+from basicsr.utils.errors import DataMismatchError, ImageReadError
 from basicsr.utils.file_util import file_stem
 from basicsr.utils.img_util import imwrite, tensor2img
 
@@ -28,9 +30,34 @@ __all__ = ['validate', 'shard_loader', 'run_validation', 'update_best']
 logger = logging.getLogger('basicsr')
 
 
+class _SkipUnreadable(Dataset):
+    """A dataset whose unreadable or mismatched items come back as ``{'error', 'lq_path'}`` instead of raising,
+    so that one bad image does not end an evaluation."""
+
+    def __init__(self, dataset: Any) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> Dict[str, Any]:
+        try:
+            return self.dataset[index]
+        except (ImageReadError, DataMismatchError) as e:
+            paths = getattr(self.dataset, 'paths', None)
+            first = next(iter(paths[index].values())) if paths else f'item {index}'
+            return {'error': str(e), 'lq_path': first}
+
+    def __getattr__(self, name: str) -> Any:  # bit_depth and the like of the wrapped dataset
+        if name == 'dataset':
+            raise AttributeError(name)
+        return getattr(self.dataset, name)
+
+
 def shard_loader(dataset: Any, rank: int, world_size: int, num_workers: int = 0) -> DataLoader:
-    """Batch-1 loader over this rank's images (``rank, rank + W, ...``)."""
-    subset = Subset(dataset, list(range(rank, len(dataset), world_size)))
+    """Batch-1 loader over this rank's images (``rank, rank + W, ...``); unreadable images are skipped
+    (:func:`validate` reports them)."""
+    subset = Subset(_SkipUnreadable(dataset), list(range(rank, len(dataset), world_size)))
     return DataLoader(subset, batch_size=1, shuffle=False, num_workers=num_workers)
 
 
@@ -74,6 +101,10 @@ def validate(model: Any, loader: DataLoader, dataset_name: str, val_opt: Dict[st
     bar = tqdm(total=len(loader), desc=f'val {dataset_name}', unit='img', leave=False,
                disable=(rank != 0) or not show_progress)
     for n, batch in enumerate(loader):
+        if 'error' in batch:
+            report_skipped(batch['lq_path'][0], batch['error'][0])
+            bar.update(1)
+            continue
         name = file_stem(batch['lq_path'][0])
         out = model.test(batch['lq'], window_size=val_opt.get('window_size') or 0, tile=val_opt.get('tile'),
                          tile_overlap=val_opt.get('tile_overlap', 32),

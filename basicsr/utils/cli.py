@@ -7,18 +7,43 @@ Anything else is a bug and keeps its traceback.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import errno
+import logging
 import sys
-from typing import Any, Callable, List, Optional, Sequence
+from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
 
 from basicsr.utils.errors import TrainingInterrupted, UserError
 from basicsr.utils.logger import last_log_file
 
-__all__ = ['is_user_error', 'run_main', 'DEBUG_FLAG']
+__all__ = ['is_user_error', 'run_main', 'DEBUG_FLAG', 'report_skipped', 'collect_skipped']
+
+logger = logging.getLogger('basicsr')
 
 DEBUG_FLAG = '--debug'
 #: OS errors that the user fixes (space, permissions), as opposed to bugs
 _ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS}
+_SKIPPED: contextvars.ContextVar[Optional[List[Tuple[str, str]]]] = contextvars.ContextVar('skipped', default=None)
+
+
+def report_skipped(path: str, reason: Any) -> None:
+    """An input that could not be used was left out (logged; counted by :func:`collect_skipped`)."""
+    logger.error('Skipped %s: %s', path, reason)
+    skipped = _SKIPPED.get()
+    if skipped is not None:
+        skipped.append((path, str(reason)))
+
+
+@contextlib.contextmanager
+def collect_skipped() -> Iterator[List[Tuple[str, str]]]:
+    """Collect the ``(path, reason)`` of every :func:`report_skipped` call inside the block."""
+    skipped: List[Tuple[str, str]] = []
+    token = _SKIPPED.set(skipped)
+    try:
+        yield skipped
+    finally:
+        _SKIPPED.reset(token)
 
 
 def is_user_error(exc: BaseException) -> bool:
@@ -31,14 +56,18 @@ def run_main(main: Callable[[List[str]], Any], argv: Optional[Sequence[str]] = N
     ``--debug`` (removed from ``argv`` before ``main`` sees it) re-raises user errors with their traceback.
 
     Returns:
-        0 on success (or ``main``'s own integer status), 2 after a user error, ``128 + signal`` when
-        training was interrupted by SIGTERM/SIGINT after saving a checkpoint.
+        0 on success (or ``main``'s own integer status), 1 when some inputs were skipped (unreadable
+        images: the others are processed and the list is printed), 2 after a user error, ``128 + signal``
+        when training was interrupted by SIGTERM/SIGINT after saving a checkpoint.
     """
     args = list(sys.argv[1:] if argv is None else argv)
     debug = DEBUG_FLAG in args
     args = [a for a in args if a != DEBUG_FLAG]
+    if not logging.getLogger().handlers and not logger.handlers:
+        logging.basicConfig(level=logging.INFO, format='%(levelname)s: %(message)s')
     try:
-        status = main(args)
+        with collect_skipped() as skipped:
+            status = main(args)
     except TrainingInterrupted as e:
         print(f'stopped: {e}', file=sys.stderr)
         return 128 + e.signal_number
@@ -49,4 +78,8 @@ def run_main(main: Callable[[List[str]], Any], argv: Optional[Sequence[str]] = N
         print(f'error: {e}' + (f'\n(traceback in {log}; run with {DEBUG_FLAG} to show it)' if log else
                                f'\n(run with {DEBUG_FLAG} for the traceback)'), file=sys.stderr)
         return 2
+    if skipped:
+        print(f'{len(skipped)} input(s) could not be used and were skipped:\n'
+              + '\n'.join(f'  {path}: {reason}' for path, reason in skipped), file=sys.stderr)
+        return 1
     return status if isinstance(status, int) else 0

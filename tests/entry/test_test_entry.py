@@ -14,6 +14,7 @@ from basicsr.metrics import calculate_psnr
 from basicsr.models.archs import build_network
 from basicsr.test import main
 from basicsr.utils.checkpoint import save_network
+from basicsr.utils.errors import OptionError
 from basicsr.utils.img_util import imread, imwrite, tensor2img
 from basicsr.utils.inference import restore
 
@@ -51,6 +52,6 @@ def test_generic_test_entry(tmp_path, photo, tiny_net_opt):
     assert [r['name'] for r in rows] == ['a', 'b', 'mean']
     assert [float(r['psnr']) for r in rows[:2]] == pytest.approx(expected, abs=1e-9)
     assert json.load(open(res / 'summary.json'))['summary']['average']['psnr'] == pytest.approx(summary['Tiny']['psnr'])
-    with pytest.raises(SystemExit, match='No weights'):
+    with pytest.raises(OptionError, match='No weights'):
         main(['-opt', str(path)])
     assert os.path.exists(res / 'test_evaluate.log')
