@@ -39,7 +39,7 @@ from basicsr.utils.checkpoint import load_checkpoint_file
 from basicsr.utils.cli import run_main
 from basicsr.utils.dist import (RunContext, all_gather_object, barrier, broadcast_from_main, cleanup_dist,
                                 init_run_context, reduce_mean)
-from basicsr.utils.errors import CheckpointError, OptionError, TrainingInterrupted
+from basicsr.utils.errors import CheckpointError, OptionError, TrainingInterrupted, UserError
 from basicsr.utils.experiment import ExperimentLock, prepare_experiment_dir, tb_log_dir, timestamp
 from basicsr.utils.logger import (MessageLogger, close_file_handlers, get_root_logger, init_tb_logger,
                                   init_wandb_logger, log_exception_to_files)
@@ -101,9 +101,11 @@ def setup(args: argparse.Namespace) -> Tuple[Dict[str, Any], RunContext, int, Op
     torch.backends.cudnn.benchmark = opt['cudnn_benchmark'] and not opt['deterministic']
 
     resuming = bool(args.auto_resume or opt['path']['resume_state'])
-    lock = prepare_experiment_dir(opt, resuming, args.archive_existing, ctx.is_main)
+    lock, removed = prepare_experiment_dir(opt, resuming, args.archive_existing, ctx.is_main)
     stamp = timestamp()
     get_root_logger(os.path.join(opt['path']['log'], f"train_{opt['name']}_{stamp}.log"), rank=ctx.rank)
+    for path in removed:
+        logger.info('Removed a temporary file left by an interrupted write: %s', path)
     if ctx.is_main:
         dump_options(opt, os.path.join(opt['path']['experiments_root'], f'options_{stamp}.yml'))
     logger.info('Options:\n%s', dict2str(opt))
@@ -288,7 +290,13 @@ def do_train(opt: Dict[str, Any], ctx: RunContext, model: Any, schedule: Progres
                             stage.mini_batch * ctx.world_size)
             model.update_learning_rate(it)
             t0 = time.perf_counter()
-            micro = [_next_batch(prefetcher, schedule, stage, state.rng, it) for _ in range(stage.accum)]
+            try:
+                micro = [_next_batch(prefetcher, schedule, stage, state.rng, it) for _ in range(stage.accum)]
+            except UserError:  # a bad file deep in the training set: keep the iterations done so far
+                if not ctx.distributed and state.iteration > start:
+                    model.check_finite(state.iteration)
+                    save_training_checkpoint(model, opt, ctx, state, sampler, state.iteration)
+                raise
             t_data += time.perf_counter() - t0
             losses[it - start - 1] = model.optimize_parameters(micro, state.rng)['l_pix']
             t_iter += time.perf_counter() - t0  # data + step; checkpoints and validation are not counted

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 from basicsr.data.progressive import check_progressive_options
 from basicsr.models.lr_scheduler import check_scheduler_options
 from basicsr.utils.errors import OptionError
-from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY
+from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY
 
 __all__ = ['check_cross_fields']
 
@@ -65,6 +65,11 @@ def _check_training(opt: Mapping[str, Any]) -> None:
         raise OptionError(f"train.grad_accum must be a positive integer or 'auto', got {accum!r}.")
     if opt.get('is_train') and train.get('optim_g') is None:
         raise OptionError("Training needs 'train.optim_g' (e.g. {type: AdamW, lr: 3e-4}).")
+    if train.get('pixel_opt'):
+        try:  # cheap: a loss has no weights
+            LOSS_REGISTRY.build(train['pixel_opt'])
+        except (ValueError, TypeError) as e:
+            raise OptionError(f'train.pixel_opt: {e}') from None
 
 
 def _check_sizes(opt: Mapping[str, Any]) -> None:
@@ -94,11 +99,34 @@ def _check_sizes(opt: Mapping[str, Any]) -> None:
                               f"({val['tile']}).")
 
 
+def _check_network(opt: Mapping[str, Any]) -> None:
+    """Build ``network_g`` on the meta device (no memory, a fraction of a second): every rule of the
+    constructor (widths divisible by heads, matching channels, ...) is checked now, not at training time."""
+    import torch
+    net = opt['network_g']
+    if net.get('type') == 'Restormer' and net.get('LayerNorm_type', 'WithBias') not in ('WithBias', 'BiasFree'):
+        raise OptionError(f"network_g.LayerNorm_type must be 'WithBias' or 'BiasFree', got {net['LayerNorm_type']!r} "
+                          '(the official code silently treats any other value as WithBias).')
+    try:
+        with torch.device('meta'):
+            ARCH_REGISTRY.build(net)
+    except (ValueError, TypeError) as e:
+        raise OptionError(f'network_g: {e}') from None
+
+
+def _check_metrics(opt: Mapping[str, Any]) -> None:
+    for name, metric in (opt['val'].get('metrics') or {}).items():
+        if metric.get('crop_border') is not None:
+            _check_range(f'val.metrics.{name}.crop_border', metric['crop_border'], '[0, inf)')
+
+
 def check_cross_fields(opt: Mapping[str, Any]) -> None:
     """Raise :class:`OptionError` naming the keys of the first rule ``opt`` breaks."""
     _check_datasets(opt)
     _check_training(opt)
     _check_sizes(opt)
+    _check_network(opt)
+    _check_metrics(opt)
     num_gpu = opt.get('num_gpu')
     if isinstance(num_gpu, str) and num_gpu != 'auto' or isinstance(num_gpu, int) and num_gpu < 0:
         raise OptionError(f"num_gpu must be 'auto' or an integer >= 0, got {num_gpu!r}.")

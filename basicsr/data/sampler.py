@@ -21,6 +21,7 @@ from torch.utils.data import Sampler
 
 from basicsr.data.progressive import ProgressiveSchedule
 from basicsr.data.sample_spec import SampleSpec
+from basicsr.utils.errors import DatasetLayoutError, OptionError
 
 __all__ = ['ProgressiveBatchSampler']
 
@@ -41,7 +42,7 @@ class ProgressiveBatchSampler(Sampler):
     def __init__(self, dataset_len: int, schedule: ProgressiveSchedule, seed: int, rank: int = 0,
                  world_size: int = 1, shuffle: bool = True, enlarge_ratio: int = 1, start_iter: int = 0) -> None:
         if dataset_len <= 0:
-            raise ValueError('the training dataset is empty')
+            raise DatasetLayoutError('the training dataset is empty')
         self.dataset_len = dataset_len
         self.schedule = schedule
         self.seed = int(seed)
@@ -51,9 +52,9 @@ class ProgressiveBatchSampler(Sampler):
         self.per_rank = math.ceil(self.total / world_size)
         biggest = max(s.load_batch for s in schedule.stages)
         if biggest > self.per_rank:
-            raise ValueError(f'the training set gives {self.per_rank} samples per process per epoch '
-                             f'({dataset_len} images x enlarge ratio {enlarge_ratio} over {world_size} processes), '
-                             f'fewer than one batch of {biggest}; add images or raise dataset_enlarge_ratio')
+            raise OptionError(f'the training set gives {self.per_rank} samples per process per epoch '
+                              f'({dataset_len} images x enlarge ratio {enlarge_ratio} over {world_size} processes), '
+                              f'fewer than one batch of {biggest}; add images or raise dataset_enlarge_ratio')
         self.start_iter = start_iter
         self._cache: Dict[int, np.ndarray] = {}
 

@@ -5,6 +5,7 @@ from typing import Any, Dict
 
 from basicsr.data.base_dataset import ImageDataset
 from basicsr.data.data_util import paths_from_folder, paths_from_lmdb
+from basicsr.utils.errors import OptionError
 from basicsr.utils.img_util import img2tensor
 from basicsr.utils.registry import DATASET_REGISTRY
 
@@ -21,7 +22,7 @@ class Dataset_SingleImage(ImageDataset):
 
     def __init__(self, opt: Dict[str, Any]) -> None:
         if opt.get('phase') == 'train':
-            raise ValueError('Dataset_SingleImage has no ground truth and cannot be used for training.')
+            raise OptionError('Dataset_SingleImage has no ground truth and cannot be used for training.')
         super().__init__(dict(opt, phase=opt.get('phase') or 'test'))
         root = self.opt['dataroot_lq']
         lister = paths_from_lmdb if self.backend == 'lmdb' else paths_from_folder

@@ -8,6 +8,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from basicsr.utils.errors import OptionError
 from basicsr.utils.registry import LOSS_REGISTRY
 
 __all__ = ['L1Loss', 'MSELoss', 'CharbonnierLoss', 'PSNRLoss']
@@ -27,7 +28,7 @@ class _PixelLoss(nn.Module):
     def __init__(self, loss_weight: float = 1.0, reduction: str = 'mean') -> None:
         super().__init__()
         if reduction not in _REDUCTIONS:
-            raise ValueError(f'reduction must be one of {_REDUCTIONS}, got {reduction!r}')
+            raise OptionError(f'train.pixel_opt.reduction must be one of {_REDUCTIONS}, got {reduction!r}')
         self.loss_weight = loss_weight
         self.reduction = reduction
 

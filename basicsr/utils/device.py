@@ -6,6 +6,8 @@ from typing import Union
 
 import torch
 
+from basicsr.utils.errors import OptionError
+
 __all__ = ['AMP_DTYPES', 'select_device', 'autocast_context']
 
 #: ``train.amp`` / ``--amp`` values and the autocast dtype each one means
@@ -20,21 +22,21 @@ def select_device(name: str = 'auto', local_rank: int = 0) -> torch.device:
         local_rank: the GPU ``'auto'`` and ``'cuda'`` pick (one process per GPU under torchrun).
 
     Raises:
-        ValueError: CUDA was asked for by name but is not available, or the name is not a device.
+        OptionError: CUDA was asked for by name but is not available, or the name is not a device.
     """
     if name == 'auto':
         return torch.device('cuda', local_rank) if torch.cuda.is_available() else torch.device('cpu')
     try:
         device = torch.device(name)
     except RuntimeError as e:
-        raise ValueError(f"'{name}' is not a device; use 'auto', 'cpu', 'cuda' or 'cuda:N'") from e
+        raise OptionError(f"'{name}' is not a device; use 'auto', 'cpu', 'cuda' or 'cuda:N'") from e
     if device.type == 'cuda':
         if not torch.cuda.is_available():
-            raise ValueError(f"device '{name}' was requested but CUDA is not available on this machine; use 'cpu'")
+            raise OptionError(f"device '{name}' was requested but CUDA is not available on this machine; use 'cpu'")
         if device.index is None:
             device = torch.device('cuda', local_rank)
         if device.index >= torch.cuda.device_count():
-            raise ValueError(f"device '{name}': only {torch.cuda.device_count()} GPU(s) are visible")
+            raise OptionError(f"device '{name}': only {torch.cuda.device_count()} GPU(s) are visible")
     return device
 
 

@@ -8,7 +8,7 @@ import logging
 import os
 import shutil
 import socket
-from typing import Any, Mapping, Optional, Tuple
+from typing import Any, List, Mapping, Optional, Tuple
 
 from basicsr.utils.dist import broadcast_from_main
 from basicsr.utils.errors import ExperimentExistsError, UnwritableOutputError
@@ -86,7 +86,7 @@ def _has_content(folder: str) -> bool:
 
 
 def prepare_experiment_dir(opt: Mapping[str, Any], resuming: bool, archive_existing: bool,
-                           is_main: bool) -> Optional[ExperimentLock]:
+                           is_main: bool) -> Tuple[Optional[ExperimentLock], List[str]]:
     """Lock and create the run's folders (on the main process); refuse to reuse a non-empty one unless resuming.
 
     With ``archive_existing`` an earlier run's folder (and its TensorBoard folder) is renamed to
@@ -95,7 +95,8 @@ def prepare_experiment_dir(opt: Mapping[str, Any], resuming: bool, archive_exist
     none is left waiting in a barrier.
 
     Returns:
-        The lock (main process; release it when the run ends), else ``None``.
+        The lock (main process; release it when the run ends), else ``None``, and the temporary files
+        that were removed.
 
     Raises:
         ExperimentExistsError: the folder holds an earlier run and neither resuming nor archiving, or
@@ -103,7 +104,7 @@ def prepare_experiment_dir(opt: Mapping[str, Any], resuming: bool, archive_exist
     """
     exp = opt['path']['experiments_root']
     error: Optional[Tuple[str, str]] = None
-    lock = None
+    lock, removed = None, []
     if is_main:
         try:
             lock = ExperimentLock(exp)
@@ -124,8 +125,7 @@ def prepare_experiment_dir(opt: Mapping[str, Any], resuming: bool, archive_exist
                 for key in RUN_FOLDERS:
                     os.makedirs(opt['path'][key], exist_ok=True)
                 for key in ('models', 'training_states'):
-                    for path in remove_stale_temp_files(opt['path'][key]):
-                        logger.info('Removed a temporary file left by an interrupted write: %s', path)
+                    removed += remove_stale_temp_files(opt['path'][key])
         except ExperimentExistsError as e:
             error = ('exists', str(e))
         except OSError as e:
@@ -136,4 +136,4 @@ def prepare_experiment_dir(opt: Mapping[str, Any], resuming: bool, archive_exist
         if lock is not None:
             lock.release()
         raise (ExperimentExistsError if error[0] == 'exists' else UnwritableOutputError)(error[1])
-    return lock
+    return lock, removed

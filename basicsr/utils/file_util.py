@@ -104,9 +104,11 @@ def atomic_write(path: str, mode: str = 'wb', durable: bool = False, **open_kwar
                 f.flush()
                 os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
+        if isinstance(e, OSError) and e.filename is None and e.errno is not None:
+            raise OSError(e.errno, e.strerror, path) from e  # say which file could not be written
         raise
 
 

@@ -43,13 +43,20 @@ class StopRequest:
         self._group: Any = None
         self._buffer: Optional[torch.Tensor] = None
         self._pending: Any = None
+        self._announced = False
 
     def _handle(self, signum: int, frame: Optional[FrameType]) -> None:
+        # only set a flag: logging (or any I/O) from a signal handler can re-enter a write in progress
         if signum == signal.SIGINT and self.signal_number == signal.SIGINT:
             raise KeyboardInterrupt  # second Ctrl-C: stop now
         self.signal_number = signum
-        logger.warning('%s received: stopping after the current iteration (a checkpoint will be saved).',
-                       SIGNAL_NAMES.get(signum, signum))
+
+    def _announce(self, signum: int) -> int:
+        if signum and not self._announced:
+            self._announced = True
+            logger.warning('%s received: stopping after the current iteration (a checkpoint will be saved).',
+                           SIGNAL_NAMES.get(signum, signum))
+        return signum
 
     def __enter__(self) -> 'StopRequest':
         if threading.current_thread() is threading.main_thread():  # signals can only be caught there
@@ -70,14 +77,14 @@ class StopRequest:
     def requested(self) -> int:
         """The signal that asked the run to stop (agreed over all ranks), or 0."""
         if self._group is None:
-            return self.signal_number
+            return self._announce(self.signal_number)
         agreed = 0
         if self._pending is not None:
             self._pending.wait()
             agreed = int(self._buffer.item())
         self._buffer = torch.tensor([self.signal_number], dtype=torch.int64)
         self._pending = dist.all_reduce(self._buffer, op=dist.ReduceOp.MAX, group=self._group, async_op=True)
-        return agreed
+        return self._announce(agreed)
 
 
 def _distributed() -> bool:
