@@ -26,7 +26,7 @@ except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from basicsr.evaluation.report import MetricTable, pair_files  # noqa: E402
-from basicsr.evaluation.task_cli import (add_model_args, load_task_network, match_ground_truth, read_rgb,  # noqa: E402
+from basicsr.evaluation.task_cli import (add_model_args, load_task_restorer, match_ground_truth, read_rgb,  # noqa: E402
                                          resolve_default_paths, restore_files, run_cli)
 from basicsr.evaluation.tasks import TASKS  # noqa: E402
 from basicsr.metrics.dpdd import build_lpips, dpdd_metrics, dpdd_summaries, load_dpdd_labels  # noqa: E402
@@ -57,13 +57,13 @@ def main(argv: Optional[List[str]] = None) -> Optional[MetricTable]:
     right = dict(pair_files(left, list_images(os.path.join(args.input_dir, 'inputR'), 'DPDD inputR folder')))
     left, gts = match_ground_truth(left, os.path.join(args.input_dir, 'target'), 'DPDD target folder')
     device = select_device(args.device)
-    net = load_task_network(args.opt, args.weights, device, args.set, TASK)
+    restorer = load_task_restorer(args, TASK)
     protocol = functools.partial(dpdd_metrics, lpips_fn=build_lpips(device)) if gts else None
 
     def load(path_left: str) -> np.ndarray:
         return np.concatenate([read_rgb(path_left, 'unchanged'), read_rgb(right[path_left], 'unchanged')], axis=2)
 
-    table = restore_files(net, left, args.result_dir if args.save_images else None, args, gt_files=gts,
+    table = restore_files(restorer, left, args.result_dir if args.save_images else None, gt_files=gts,
                           protocol=protocol, load=load, out_names=[os.path.basename(p) for p in left],
                           out_dtype=np.uint16, gt_flag='unchanged', score_float=True,
                           title='DPDD dual-pixel (16-bit)')

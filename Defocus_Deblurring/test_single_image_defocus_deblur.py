@@ -25,7 +25,7 @@ except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from basicsr.evaluation.report import MetricTable  # noqa: E402
-from basicsr.evaluation.task_cli import (add_model_args, load_task_network, match_ground_truth,  # noqa: E402
+from basicsr.evaluation.task_cli import (add_model_args, load_task_restorer, match_ground_truth,  # noqa: E402
                                          resolve_default_paths, restore_files, run_cli)
 from basicsr.evaluation.tasks import TASKS  # noqa: E402
 from basicsr.metrics.dpdd import build_lpips, dpdd_metrics, dpdd_summaries, load_dpdd_labels  # noqa: E402
@@ -55,10 +55,10 @@ def main(argv: Optional[List[str]] = None) -> Optional[MetricTable]:
     files = list_images(os.path.join(args.input_dir, 'inputC'), 'DPDD inputC folder')
     files, gts = match_ground_truth(files, os.path.join(args.input_dir, 'target'), 'DPDD target folder')
     device = select_device(args.device)
-    net = load_task_network(args.opt, args.weights, device, args.set, TASK)
+    restorer = load_task_restorer(args, TASK)
     protocol = functools.partial(dpdd_metrics, lpips_fn=build_lpips(device)) if gts else None
 
-    table = restore_files(net, files, args.result_dir if args.save_images else None, args, gt_files=gts,
+    table = restore_files(restorer, files, args.result_dir if args.save_images else None, gt_files=gts,
                           protocol=protocol, out_names=[os.path.basename(p) for p in files], gt_flag='color',
                           score_float=True, title='DPDD single-image (8-bit)')
     if table is not None:

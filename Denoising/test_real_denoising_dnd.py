@@ -25,10 +25,9 @@ except ImportError:  # running from a checkout without `pip install -e .`
 
 from basicsr.evaluation.real_denoising import (block_name, crop_box, read_dnd_boxes, read_dnd_image,  # noqa: E402
                                                write_dnd_submission)
-from basicsr.evaluation.task_cli import (add_model_args, load_task_network, resolve_default_paths,  # noqa: E402
+from basicsr.evaluation.task_cli import (add_model_args, load_task_restorer, resolve_default_paths,  # noqa: E402
                                          restore_image, run_cli)
 from basicsr.evaluation.tasks import TASKS  # noqa: E402
-from basicsr.utils.device import select_device  # noqa: E402
 from basicsr.utils.file_util import check_outputs_spare_inputs, require_dir  # noqa: E402
 from basicsr.utils.img_util import imwrite, tensor2img  # noqa: E402
 
@@ -57,14 +56,14 @@ def main(argv: Optional[List[str]] = None) -> List[str]:
     inputs = [os.path.join(args.input_dir, 'info.mat')]
     inputs += [os.path.join(image_dir, '%04d.mat' % (i + 1)) for i in range(len(boxes))]
     check_outputs_spare_inputs(inputs, [os.path.join(args.result_dir, 'mat', os.path.basename(p)) for p in inputs])
-    net = load_task_network(args.opt, args.weights, select_device(args.device), args.set, TASK)
+    restorer = load_task_restorer(args, TASK)
 
     written = []
     for i, image_boxes in enumerate(tqdm(boxes, desc='DND images')):
         noisy = read_dnd_image(os.path.join(image_dir, '%04d.mat' % (i + 1)))
         crops = []
         for k, box in enumerate(image_boxes):
-            out = restore_image(net, crop_box(noisy, box), args)
+            out = restore_image(restorer, crop_box(noisy, box))
             crops.append(out[0].permute(1, 2, 0).numpy())
             if args.save_images:
                 imwrite(tensor2img(out), os.path.join(args.result_dir, 'png', block_name((i, k)) + '.png'))

@@ -29,10 +29,9 @@ except ImportError:  # running from a checkout without `pip install -e .`
 from basicsr.evaluation.real_denoising import (SIDD_GT, SIDD_NOISY, SIDD_RESULT, block_name,  # noqa: E402
                                                load_mat_array, save_mat, sidd_table)
 from basicsr.evaluation.report import MetricTable  # noqa: E402
-from basicsr.evaluation.task_cli import (add_model_args, load_task_network, resolve_default_paths,  # noqa: E402
+from basicsr.evaluation.task_cli import (add_model_args, load_task_restorer, resolve_default_paths,  # noqa: E402
                                          restore_image, run_cli)
 from basicsr.evaluation.tasks import TASKS  # noqa: E402
-from basicsr.utils.device import select_device  # noqa: E402
 from basicsr.utils.file_util import check_outputs_spare_inputs  # noqa: E402
 from basicsr.utils.img_util import imwrite, tensor2img  # noqa: E402
 
@@ -62,12 +61,12 @@ def main(argv: Optional[List[str]] = None) -> Optional[MetricTable]:
     noisy = load_mat_array(os.path.join(args.input_dir, SIDD_NOISY[0]), SIDD_NOISY[1], 'SIDD noisy blocks')
     mat_path = os.path.join(args.result_dir, 'mat', SIDD_RESULT[0])
     check_outputs_spare_inputs([os.path.join(args.input_dir, f) for f in (SIDD_NOISY[0], SIDD_GT[0])], [mat_path])
-    net = load_task_network(args.opt, args.weights, select_device(args.device), args.set, TASK)
+    restorer = load_task_restorer(args, TASK)
 
     noisy = noisy.astype(np.float32) / np.float32(255.0)
     restored = np.zeros_like(noisy)
     for idx in tqdm(list(np.ndindex(*noisy.shape[:-3])), desc='SIDD blocks'):
-        out = restore_image(net, noisy[idx], args)
+        out = restore_image(restorer, noisy[idx])
         restored[idx] = out[0].permute(1, 2, 0).numpy()
         if args.save_images:
             imwrite(tensor2img(out), os.path.join(args.result_dir, 'png', block_name(idx) + '.png'))

@@ -23,11 +23,10 @@ except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from basicsr.evaluation.report import MetricTable, summary_table  # noqa: E402
-from basicsr.evaluation.task_cli import (add_model_args, load_task_network, match_ground_truth,  # noqa: E402
+from basicsr.evaluation.task_cli import (add_model_args, load_task_restorer, match_ground_truth,  # noqa: E402
                                          resolve_default_paths, restore_files, run_cli)
 from basicsr.evaluation.tasks import TASKS  # noqa: E402
 from basicsr.metrics.protocols import get_protocol  # noqa: E402
-from basicsr.utils.device import select_device  # noqa: E402
 from basicsr.utils.file_util import list_images  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -52,14 +51,14 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, MetricTable]:
     datasets = [d for d in args.datasets.split(',') if d]
     inputs = {d: list_images(os.path.join(args.input_dir, 'test', d, 'input'), f'{d} input folder')
               for d in datasets}
-    net = load_task_network(args.opt, args.weights, select_device(args.device), args.set, TASK)
+    restorer = load_task_restorer(args, TASK)
 
     tables: Dict[str, MetricTable] = {}
     for d in datasets:
         out_dir = os.path.join(args.result_dir, d)
         files, gts = match_ground_truth(inputs[d], os.path.join(args.input_dir, 'test', d, 'target'),
                                         f'{d} target folder')
-        table = restore_files(net, files, out_dir, args, gt_files=gts, protocol=get_protocol('deraining'),
+        table = restore_files(restorer, files, out_dir, gt_files=gts, protocol=get_protocol('deraining'),
                               title=f'{d} (Y channel, MATLAB protocol)')
         if table is not None:
             print(table.format())

@@ -23,11 +23,10 @@ except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from basicsr.evaluation.report import MetricTable  # noqa: E402
-from basicsr.evaluation.task_cli import (add_model_args, load_task_network, match_ground_truth,  # noqa: E402
+from basicsr.evaluation.task_cli import (add_model_args, load_task_restorer, match_ground_truth,  # noqa: E402
                                          resolve_default_paths, restore_files, run_cli)
 from basicsr.evaluation.tasks import TASKS  # noqa: E402
 from basicsr.metrics.protocols import get_protocol  # noqa: E402
-from basicsr.utils.device import select_device  # noqa: E402
 from basicsr.utils.file_util import list_images  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -56,13 +55,13 @@ def main(argv: Optional[List[str]] = None) -> Optional[MetricTable]:
     args = parser.parse_args(argv)
     resolve_default_paths(args, parser, HERE, ['input_dir', 'result_dir'])
     files = list_images(os.path.join(args.input_dir, 'test', args.dataset, 'input'), f'{args.dataset} input folder')
-    net = load_task_network(args.opt, args.weights, select_device(args.device), args.set, TASK)
+    restorer = load_task_restorer(args, TASK)
 
     out_dir = os.path.join(args.result_dir, args.dataset)
     files, gts = match_ground_truth(files, os.path.join(args.input_dir, 'test', args.dataset, 'target'),
                                     f'{args.dataset} target folder')
     name = protocol_name(args.dataset)
-    table = restore_files(net, files, out_dir, args, gt_files=gts, protocol=get_protocol(name),
+    table = restore_files(restorer, files, out_dir, gt_files=gts, protocol=get_protocol(name),
                           title=f'{args.dataset} ({name} protocol)')
     if table is not None:
         print(table.format())

@@ -24,8 +24,9 @@ if __package__ in (None, ''):  # executed as a script: make the repository impor
 from basicsr.config import parse
 from basicsr.data import build_dataset
 from basicsr.evaluation.report import MetricTable, summary_table
+from basicsr.evaluation.restorer import Restorer
 from basicsr.evaluation.validation import shard_loader, validate
-from basicsr.models import build_model
+from basicsr.models.archs import build_network
 from basicsr.utils.cli import run_main
 from basicsr.utils.device import select_device
 from basicsr.utils.errors import OptionError
@@ -65,7 +66,10 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, float]]:
         [k for k, d in opt['datasets'].items() if d['phase'] == 'val']
     if not phases:
         raise OptionError(f"{args.opt}: no datasets.test*/val* block to evaluate.")
-    model = build_model(opt, device)
+    weights, net_opt = opt['path']['pretrain_network_g'], opt['network_g']
+    restorer = Restorer(build_network(net_opt, weights, param_key=opt['path']['param_key_g'],
+                                      strict=opt['path']['strict_load_g']), net_opt, device=device,
+                        name=os.path.basename(weights))
     tables: Dict[str, MetricTable] = {}
     try:
         for key in phases:
@@ -74,7 +78,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, float]]:
             dataset = build_dataset(dopt)
             if val_opt['save_img']:
                 _check_outputs(dataset, os.path.join(results_root, name), val_opt.get('suffix'))
-            table = validate(model, shard_loader(dataset, 0, 1), name, val_opt, None, os.path.join(results_root, name))
+            table = validate(restorer, shard_loader(dataset, 0, 1), name, val_opt, None,
+                             os.path.join(results_root, name))
             tables[name] = table
             table.save(os.path.join(results_root, name))
             logger.info('%s: %s', name, ', '.join(f'{m} {v:.4f}' for m, v in table.summaries.get('mean', {}).items())

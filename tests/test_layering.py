@@ -24,6 +24,7 @@ LAYERS: Dict[str, int] = {'': 0, 'utils': 0, 'data': 1, 'metrics': 1, 'losses': 
 ALLOWED = {
     ('basicsr/utils/options.py', 'config'): 'compatibility alias basicsr.utils.options -> basicsr.config, '
                                             'resolved lazily on attribute access (official scripts call it)',
+    ('basicsr/__init__.py', 'evaluation'): "``from basicsr import Restorer``, resolved lazily on attribute access",
 }
 
 

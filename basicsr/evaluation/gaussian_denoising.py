@@ -20,11 +20,10 @@ import numpy as np
 
 from basicsr.data.degradations import add_test_noise
 from basicsr.evaluation.report import MetricTable, evaluate_pairs, pair_files
-from basicsr.evaluation.task_cli import (add_model_args, load_task_network, parse_sigmas, read_rgb,
+from basicsr.evaluation.task_cli import (add_model_args, load_task_restorer, parse_sigmas, read_rgb,
                                          resolve_default_paths, restore_files)
 from basicsr.evaluation.tasks import TASKS, gaussian_task_name
 from basicsr.metrics.protocols import gaussian_denoising_metrics
-from basicsr.utils.device import select_device
 from basicsr.utils.errors import OptionError
 from basicsr.utils.file_util import list_images
 
@@ -99,21 +98,20 @@ def gaussian_test_main(argv: Optional[List[str]], mode: str, base_dir: str,
     resolve_default_paths(args, parser, base_dir, ['input_dir', 'result_dir'])
     datasets = [d for d in args.datasets.split(',') if d]
     files = {d: list_images(os.path.join(args.input_dir, d), f'{d} test folder', EXTENSIONS) for d in datasets}
-    device = select_device(args.device)
     flag = str(task['flag'])
     tables: Dict[Tuple[str, int], MetricTable] = {}
-    net, loaded = None, None
+    restorer, loaded = None, None
     for sigma in args.sigmas:
         weights, opt, spec = _model_files(args, parser, mode, sigma)
         if (weights, opt) != loaded:
-            net, loaded = load_task_network(opt, weights, device, args.set, spec), (weights, opt)
+            restorer, loaded = load_task_restorer(args, spec, opt, weights), (weights, opt)
 
         def load(path: str, sigma: int = sigma) -> np.ndarray:
             return add_test_noise(read_rgb(path, flag), sigma)
 
         for d in datasets:
             out_dir = os.path.join(args.result_dir, args.model_type, d, str(sigma))
-            table = restore_files(net, files[d], out_dir, args, gt_files=files[d], protocol=gaussian_denoising_metrics,
+            table = restore_files(restorer, files[d], out_dir, gt_files=files[d], protocol=gaussian_denoising_metrics,
                                   load=load, out_names=[os.path.basename(p) for p in files[d]], gt_flag=flag,
                                   title=f'{d} sigma {sigma} ({args.model_type})')
             echo(table.format())

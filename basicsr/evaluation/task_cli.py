@@ -6,8 +6,8 @@
   script's own folder (the official defaults such as ``./Datasets/`` are relative to the task
   folder; resolving them against the script lets the scripts run from the repository root too).
   Paths given on the command line are taken as they are (relative to the current directory).
-* :func:`load_task_network`: network from the task YAML's ``network_g`` + official weights, via
-  :func:`basicsr.models.archs.build_network`.
+* :func:`load_task_restorer`: a :class:`basicsr.evaluation.restorer.Restorer` from the task YAML's
+  ``network_g`` + official weights and the script's ``--tile``/``--self_ensemble``/``--device``.
 * :func:`restore_image`: numpy RGB image -> restored tensor via :func:`basicsr.utils.inference.restore`.
 * :func:`run_cli`: run a script's ``main`` and turn missing-file/option errors into one clear line.
 """
@@ -16,22 +16,21 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
-import torch.nn as nn
 
 from basicsr.evaluation.report import MetricTable, pair_files
+from basicsr.evaluation.restorer import Restorer
 from basicsr.evaluation.tasks import TaskSpec, network_options
 from basicsr.models.archs import build_network
 from basicsr.utils.cli import report_skipped, run_main
 from basicsr.utils.errors import DataMismatchError, ImageReadError, MissingInputError
 from basicsr.utils.file_util import check_outputs_spare_inputs, file_stem, list_images, require_file
-from basicsr.utils.img_util import imread, imwrite, tensor2img
-from basicsr.utils.inference import restore
+from basicsr.utils.img_util import imread, imread_rgb, imwrite, tensor2img
 
-__all__ = ['add_model_args', 'resolve_default_paths', 'load_task_network', 'read_rgb', 'restore_image',
+__all__ = ['add_model_args', 'resolve_default_paths', 'load_task_restorer', 'read_rgb', 'restore_image',
            'restore_files', 'match_ground_truth', 'png_name', 'run_cli', 'parse_sigmas']
 
 logger = logging.getLogger('basicsr')
@@ -54,7 +53,9 @@ def add_model_args(parser: argparse.ArgumentParser, task: TaskSpec, weights_defa
                         help=f'option YAML whose network_g builds the model (default: {task.option_file})')
     parser.add_argument('--set', nargs='*', default=[], metavar='KEY=VALUE',
                         help='overrides of the option file, e.g. network_g.dim=8 (values parsed as YAML)')
-    parser.add_argument('--tile', type=int, default=None, help='restore in tiles of this size (multiple of 8)')
+    parser.add_argument('--tile', type=tile_arg, default=None,
+                        help="restore in tiles of this size (a multiple of 8), or 'auto' (only when the image does "
+                             'not fit in memory); default: whole images, as the paper')
     parser.add_argument('--tile_overlap', type=int, default=32, help='overlap between tiles')
     parser.add_argument('--self_ensemble', action='store_true', help='average over the 8 flips/rotations (x8)')
     parser.add_argument('--device', default='auto', help="'auto' (CUDA if available), 'cpu', 'cuda', 'cuda:1', ...")
@@ -69,36 +70,49 @@ def resolve_default_paths(args: argparse.Namespace, parser: argparse.ArgumentPar
             setattr(args, name, os.path.normpath(os.path.join(base_dir, value)))
 
 
-def load_task_network(opt_path: str, weights: str, device: torch.device, overrides: Sequence[str] = (),
-                      task: Optional[TaskSpec] = None) -> nn.Module:
-    """Build the network of ``opt_path``'s ``network_g`` (after ``overrides``) and load ``weights``.
+def tile_arg(text: str) -> Union[int, str]:
+    """``--tile`` values: a positive multiple of 8, or ``auto`` (an argparse ``type``)."""
+    if text == 'auto':
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value <= 0 or value % 8:
+        raise argparse.ArgumentTypeError(f"expected a positive multiple of 8 or 'auto', got '{text}'")
+    return value
+
+
+def load_task_restorer(args: argparse.Namespace, task: Optional[TaskSpec] = None, option_file: Optional[str] = None,
+                       weights: Optional[str] = None) -> Restorer:
+    """The network of an option file's ``network_g`` (``--opt`` after ``--set``) with ``--weights``, set up
+    with the script's ``--tile``, ``--tile_overlap``, ``--self_ensemble`` and ``--device`` (tiles are merged
+    with the official plain average).
 
     Raises:
         MissingInputError: naming the option file or the weights file when one is missing (with the
             download instructions of ``task`` for its official weights).
     """
-    network_opt = network_options(opt_path, overrides)
+    option_file, weights = option_file or args.opt, weights or args.weights
+    network_opt = network_options(option_file, args.set)
     if task is not None and not os.path.isfile(weights):
         raise MissingInputError(task.missing_weights_message(weights) + ' (--weights FILE)')
     require_file(weights, 'Weights file')
-    logger.info('Building %s from %s, weights %s', network_opt.get('type'), opt_path, weights)
-    return build_network(network_opt, weights).eval().to(device)
+    logger.info('Building %s from %s, weights %s', network_opt.get('type'), option_file, weights)
+    return Restorer(build_network(network_opt, weights), network_opt, device=args.device, tile=args.tile,
+                    tile_overlap=args.tile_overlap, self_ensemble=args.self_ensemble, blend='uniform',
+                    name=os.path.basename(weights))
 
 
 def read_rgb(path: str, flag: str = 'color') -> np.ndarray:
     """Read an image as float32 HWC in [0, 1], **RGB** (HW1 for gray); ``flag`` as :func:`imread`."""
-    img = imread(path, flag=flag, float32=True)
-    return np.ascontiguousarray(img[..., ::-1]) if img.shape[2] == 3 else img
+    return imread_rgb(path, flag=flag, float32=True)
 
 
-def restore_image(net: nn.Module, img: np.ndarray, args: argparse.Namespace,
-                  device: Optional[torch.device] = None) -> torch.Tensor:
-    """Restore one HWC (RGB) float image with the options in ``args``; returns a 1CHW tensor in [0, 1] on the CPU."""
+def restore_image(restorer: Restorer, img: np.ndarray) -> torch.Tensor:
+    """Restore one HWC (RGB) float image; returns a 1CHW tensor in [0, 1] on the CPU."""
     x = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).float()[None]
-    device = device or next(net.parameters()).device
-    out = restore(net, x.to(device), multiple=8, tile=args.tile, tile_overlap=args.tile_overlap,
-                  self_ensemble=args.self_ensemble, compute_device=device)
-    return out.cpu()
+    return restorer.restore_tensor(x).cpu()
 
 
 def match_ground_truth(inputs: Sequence[str], gt_dir: str,
@@ -120,7 +134,7 @@ def png_name(path: str) -> str:
     return file_stem(path) + '.png'
 
 
-def restore_files(net: nn.Module, inputs: Sequence[str], out_dir: Optional[str], args: argparse.Namespace, *,
+def restore_files(restorer: Restorer, inputs: Sequence[str], out_dir: Optional[str], *,
                   gt_files: Optional[Sequence[str]] = None,
                   protocol: Optional[Callable[..., Dict[str, float]]] = None,
                   load: Callable[[str], np.ndarray] = read_rgb, out_names: Optional[Sequence[str]] = None,
@@ -129,10 +143,9 @@ def restore_files(net: nn.Module, inputs: Sequence[str], out_dir: Optional[str],
     """Restore ``inputs`` one by one, save the results and score them against ``gt_files``.
 
     Args:
-        net: the network (``eval()``, on its device).
+        restorer: the network and its inference settings (:func:`load_task_restorer`).
         inputs: input files (natural order); ``load(path)`` turns one into an HWC RGB float image.
         out_dir: folder for the restored images (``None``: do not save).
-        args: parsed arguments with ``tile``, ``tile_overlap``, ``self_ensemble``.
         gt_files: ground truth, one per input (``None``: no metrics).
         protocol: ``(restored, gt) -> {metric: value}`` on BGR HWC arrays.
         out_names: output file names (default: input name with ``.png``).
@@ -160,7 +173,7 @@ def restore_files(net: nn.Module, inputs: Sequence[str], out_dir: Optional[str],
         except (ImageReadError, DataMismatchError) as e:
             report_skipped(path, e)
             continue
-        out = restore_image(net, img, args)
+        out = restore_image(restorer, img)
         saved = tensor2img(out, rgb2bgr=True, out_type=out_dtype)
         if out_dir is not None:
             imwrite(saved, os.path.join(out_dir, names[i]))

@@ -21,19 +21,20 @@ from basicsr.utils.errors import DataMismatchError, ImageReadError
 from basicsr.utils.file_util import atomic_write
 
 __all__ = ['ImageReadError', 'imfrombytes', 'imfrombytesDP', 'imread', 'imwrite', 'img2tensor', 'tensor2img',
-           'read_bytes', 'to_unit_float', 'stored_format', 'check_8bit_reading']
+           'read_bytes', 'to_unit_float', 'stored_format', 'check_8bit_reading', 'imread_rgb']
 
 _FLAGS = {'color': cv2.IMREAD_COLOR, 'grayscale': cv2.IMREAD_GRAYSCALE, 'unchanged': cv2.IMREAD_UNCHANGED}
 _PEAK = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
 
-def _decode(content: bytes, flag: str, path: Optional[str]) -> np.ndarray:
+def _decode(content: bytes, flag: str, path: Optional[str], keep_depth: bool = False) -> np.ndarray:
     if flag not in _FLAGS:
         raise ValueError(f"flag must be one of {sorted(_FLAGS)}, got {flag!r}")
     where = f" '{path}'" if path else ''
     if not content:
         raise ImageReadError(f'Image file{where} is empty.')
-    img = cv2.imdecode(np.frombuffer(content, np.uint8), _FLAGS[flag])
+    mode = _FLAGS[flag] | (cv2.IMREAD_ANYDEPTH if keep_depth and flag != 'unchanged' else 0)
+    img = cv2.imdecode(np.frombuffer(content, np.uint8), mode)
     if img is None:
         raise ImageReadError(f'Cannot decode image{where}: not an image format OpenCV can read, or the file is '
                              'truncated/corrupted.')
@@ -100,7 +101,7 @@ def _to_float(img: np.ndarray, path: Optional[str]) -> np.ndarray:
 
 
 def imfrombytes(content: bytes, flag: str = 'color', float32: bool = False,
-                path: Optional[str] = None) -> np.ndarray:
+                path: Optional[str] = None, keep_depth: bool = False) -> np.ndarray:
     """Decode image bytes to an HWC BGR array (HW1 for gray).
 
     Args:
@@ -109,8 +110,10 @@ def imfrombytes(content: bytes, flag: str = 'color', float32: bool = False,
             (stored channels and depth).
         float32: convert to float32 in [0, 1] (dividing by 255, or 65535 for 16-bit data).
         path: file name for error messages.
+        keep_depth: with ``'color'``/``'grayscale'``, keep 16-bit data 16-bit (the official 8-bit
+            reading keeps the high byte only).
     """
-    img = _decode(content, flag, path)
+    img = _decode(content, flag, path, keep_depth)
     return _to_float(img, path) if float32 else img
 
 
@@ -133,9 +136,15 @@ def read_bytes(path: str) -> bytes:
         raise ImageReadError(f"Cannot read image file '{path}': {e}") from e
 
 
-def imread(path: str, flag: str = 'color', float32: bool = True) -> np.ndarray:
-    """Read an image file to an HWC BGR array (float32 in [0, 1] by default)."""
-    return imfrombytes(read_bytes(path), flag=flag, float32=float32, path=path)
+def imread(path: str, flag: str = 'color', float32: bool = True, keep_depth: bool = False) -> np.ndarray:
+    """Read an image file to an HWC BGR array (float32 in [0, 1] by default); see :func:`imfrombytes`."""
+    return imfrombytes(read_bytes(path), flag=flag, float32=float32, path=path, keep_depth=keep_depth)
+
+
+def imread_rgb(path: str, flag: str = 'color', float32: bool = True, keep_depth: bool = False) -> np.ndarray:
+    """:func:`imread` in RGB order (HxWx3; gray images stay HxWx1), the order the networks and the API use."""
+    img = imread(path, flag=flag, float32=float32, keep_depth=keep_depth)
+    return np.ascontiguousarray(img[..., ::-1]) if img.shape[2] == 3 else img
 
 
 def imwrite(img: np.ndarray, path: str, auto_mkdir: bool = True) -> None:
