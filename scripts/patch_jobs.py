@@ -33,11 +33,12 @@ from tqdm import tqdm  # noqa: E402
 
 from basicsr.data.patches import (Window, center_window, dpdd_windows, fitness_scores, grid_windows,  # noqa: E402
                                   kept_indices)
+from basicsr.utils.cli import run_main  # noqa: E402
 from basicsr.utils.errors import DatasetLayoutError, OutputConflictError  # noqa: E402
 from basicsr.utils.file_util import list_images  # noqa: E402
 from basicsr.utils.img_util import imread, imwrite  # noqa: E402
 
-__all__ = ['SourceLayoutError', 'OutputConflictError', 'USER_ERRORS', 'resolve_source', 'pair_by_order',
+__all__ = ['SourceLayoutError', 'OutputConflictError', 'resolve_source', 'pair_by_order',
            'write_image', 'GridJob', 'DPDDJob', 'CenterCropJob', 'RunSummary', 'run_jobs', 'default_workers',
            'add_runner_args', 'runner_kwargs', 'fill_default_paths', 'MANIFEST_NAME', 'cli_main']
 
@@ -49,10 +50,6 @@ TMP_DIR_NAME = '.tmp_patches'  # temporary files live here (not listed by the da
 
 class SourceLayoutError(DatasetLayoutError):
     """The source folders of a data set are missing or do not match the expected layout."""
-
-
-#: errors caused by the data or the command line (scripts report them without a traceback)
-USER_ERRORS = (SourceLayoutError, OutputConflictError)
 
 
 def resolve_source(root: str, subfolders: Sequence[str], layout: str, what: str,
@@ -392,9 +389,6 @@ def run_jobs(jobs: Sequence[_Job], num_workers: int = 1, desc: str = 'patches', 
 
 
 def cli_main(main: Any) -> None:
-    """Entry point of the patch scripts: INFO logging, and user errors as one ``error: ...`` line (exit 1)."""
-    logging.basicConfig(level=logging.INFO, format='%(levelname)s: %(message)s')
-    try:
-        sys.exit(main())
-    except USER_ERRORS as e:
-        sys.exit(f'error: {e}')
+    """Entry point of the patch scripts: INFO logging, and bad data or arguments as one ``error: ...`` line
+    (exit status 2; :func:`basicsr.utils.cli.run_main`)."""
+    sys.exit(run_main(main))

@@ -44,7 +44,8 @@ def test_demo_never_writes_over_its_inputs(tmp_path, photo, tiny_weights):
     photos = tmp_path / 'X' / 'Deraining'
     _photos(photos, photo)
     before = _snapshot(tmp_path / 'X')
-    with pytest.raises(OutputConflictError, match=r"Refusing to write '.*X/Deraining/0\.png': it would replace the input"):
+    with pytest.raises(OutputConflictError,
+                       match=r"Refusing to write '.*X/Deraining/0\.png': it would replace the input"):
         demo.main(['--task', 'Deraining', '--input_dir', str(photos), '--result_dir', str(tmp_path / 'X'),
                    '--weights', tiny_weights, '--device', 'cpu', '--set', *TINY])
     assert _snapshot(tmp_path / 'X') == before

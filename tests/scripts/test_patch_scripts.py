@@ -136,7 +136,7 @@ def test_script_cli_from_repo_root(tmp_path, repo_root):
     """``python scripts/generate_patches_gopro.py`` runs from the repo root; layout errors print without traceback."""
     proc = subprocess.run([sys.executable, 'scripts/generate_patches_gopro.py', '--src', str(tmp_path / 'none'),
                            '--splits', 'train'], cwd=repo_root, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # a user error: one line, exit status 2 (as every command line)
     assert 'error: GoPro training data: folder not found' in proc.stderr and 'Traceback' not in proc.stderr
 
 
