@@ -66,7 +66,8 @@ def main(argv: Optional[List[str]] = None) -> Optional[MetricTable]:
     table = restore_files(restorer, left, args.result_dir if args.save_images else None, gt_files=gts,
                           protocol=protocol, load=load, out_names=[os.path.basename(p) for p in left],
                           out_dtype=np.uint16, gt_flag='unchanged', score_float=True,
-                          title='DPDD dual-pixel (16-bit)')
+                          title='DPDD dual-pixel (16-bit)',
+                          compare_dir=args.result_dir if args.compare else None)
     if table is not None:
         table.summaries = dpdd_summaries(table.rows, load_dpdd_labels(args.input_dir), table.columns)
         print(table.format())

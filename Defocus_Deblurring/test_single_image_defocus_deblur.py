@@ -60,7 +60,8 @@ def main(argv: Optional[List[str]] = None) -> Optional[MetricTable]:
 
     table = restore_files(restorer, files, args.result_dir if args.save_images else None, gt_files=gts,
                           protocol=protocol, out_names=[os.path.basename(p) for p in files], gt_flag='color',
-                          score_float=True, title='DPDD single-image (8-bit)')
+                          score_float=True, title='DPDD single-image (8-bit)',
+                          compare_dir=args.result_dir if args.compare else None)
     if table is not None:
         table.summaries = dpdd_summaries(table.rows, load_dpdd_labels(args.input_dir), table.columns)
         print(table.format())

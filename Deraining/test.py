@@ -59,7 +59,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, MetricTable]:
         files, gts = match_ground_truth(inputs[d], os.path.join(args.input_dir, 'test', d, 'target'),
                                         f'{d} target folder')
         table = restore_files(restorer, files, out_dir, gt_files=gts, protocol=get_protocol('deraining'),
-                              title=f'{d} (Y channel, MATLAB protocol)')
+                              title=f'{d} (Y channel, MATLAB protocol)',
+                              compare_dir=out_dir if args.compare else None)
         if table is not None:
             print(table.format())
             table.save(out_dir)

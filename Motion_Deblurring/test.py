@@ -62,7 +62,8 @@ def main(argv: Optional[List[str]] = None) -> Optional[MetricTable]:
                                     f'{args.dataset} target folder')
     name = protocol_name(args.dataset)
     table = restore_files(restorer, files, out_dir, gt_files=gts, protocol=get_protocol(name),
-                          title=f'{args.dataset} ({name} protocol)')
+                          title=f'{args.dataset} ({name} protocol)',
+                          compare_dir=out_dir if args.compare else None)
     if table is not None:
         print(table.format())
         table.save(out_dir)

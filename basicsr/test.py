@@ -26,6 +26,7 @@ from basicsr.data import build_dataset
 from basicsr.evaluation.report import MetricTable, summary_table
 from basicsr.evaluation.restorer import Restorer
 from basicsr.evaluation.validation import shard_loader, validate
+from basicsr.evaluation.visuals import write_html_summary
 from basicsr.models.archs import build_network
 from basicsr.utils.cli import run_main
 from basicsr.utils.device import select_device
@@ -43,6 +44,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument('-opt', '--opt', required=True, help='option YAML file')
     p.add_argument('--weights', help='network weights (.pth); default: path.pretrain_network_g of the file')
     p.add_argument('--save_img', action='store_true', help='save the restored images')
+    p.add_argument('--compare', action='store_true',
+                   help='also write input | restored | target pictures (<set>/compare/) and <set>/summary.html with '
+                        'the best and worst images by the first metric')
     p.add_argument('--device', default='auto', help="'auto', 'cpu' or 'cuda[:N]'")
     p.add_argument('--set', nargs='+', default=[], metavar='KEY=VALUE', help='option overrides')
     return p.parse_args(argv)
@@ -78,10 +82,13 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, float]]:
             dataset = build_dataset(dopt)
             if val_opt['save_img']:
                 _check_outputs(dataset, os.path.join(results_root, name), val_opt.get('suffix'))
-            table = validate(restorer, shard_loader(dataset, 0, 1), name, val_opt, None,
-                             os.path.join(results_root, name))
+            folder = os.path.join(results_root, name)
+            table = validate(restorer, shard_loader(dataset, 0, 1), name, val_opt, None, folder,
+                             compare_dir=folder if args.compare else None)
             tables[name] = table
-            table.save(os.path.join(results_root, name))
+            table.save(folder)
+            if args.compare and table.columns:
+                write_html_summary(table, folder, 'psnr' if 'psnr' in table.columns else table.columns[0])
             logger.info('%s: %s', name, ', '.join(f'{m} {v:.4f}' for m, v in table.summaries.get('mean', {}).items())
                         or 'no metrics')
     finally:

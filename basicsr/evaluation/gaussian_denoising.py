@@ -113,7 +113,8 @@ def gaussian_test_main(argv: Optional[List[str]], mode: str, base_dir: str,
             out_dir = os.path.join(args.result_dir, args.model_type, d, str(sigma))
             table = restore_files(restorer, files[d], out_dir, gt_files=files[d], protocol=gaussian_denoising_metrics,
                                   load=load, out_names=[os.path.basename(p) for p in files[d]], gt_flag=flag,
-                                  title=f'{d} sigma {sigma} ({args.model_type})')
+                                  title=f'{d} sigma {sigma} ({args.model_type})',
+                                  compare_dir=out_dir if args.compare else None)
             echo(table.format())
             table.save(out_dir)
             tables[(d, sigma)] = table

@@ -24,6 +24,7 @@ import torch
 from basicsr.evaluation.report import MetricTable, pair_files
 from basicsr.evaluation.restorer import Restorer
 from basicsr.evaluation.tasks import TaskSpec, network_options
+from basicsr.evaluation.visuals import save_comparison, write_html_summary
 from basicsr.models.archs import build_network
 from basicsr.utils.cli import report_skipped, run_main
 from basicsr.utils.errors import DataMismatchError, ImageReadError, MissingInputError
@@ -58,6 +59,9 @@ def add_model_args(parser: argparse.ArgumentParser, task: TaskSpec, weights_defa
                              'not fit in memory); default: whole images, as the paper')
     parser.add_argument('--tile_overlap', type=int, default=32, help='overlap between tiles')
     parser.add_argument('--self_ensemble', action='store_true', help='average over the 8 flips/rotations (x8)')
+    parser.add_argument('--compare', action='store_true',
+                        help='also write input | restored | target pictures (compare/) and summary.html with the '
+                             'best and worst images by PSNR')
     parser.add_argument('--device', default='auto', help="'auto' (CUDA if available), 'cpu', 'cuda', 'cuda:1', ...")
 
 
@@ -139,7 +143,7 @@ def restore_files(restorer: Restorer, inputs: Sequence[str], out_dir: Optional[s
                   protocol: Optional[Callable[..., Dict[str, float]]] = None,
                   load: Callable[[str], np.ndarray] = read_rgb, out_names: Optional[Sequence[str]] = None,
                   out_dtype: type = np.uint8, gt_flag: str = 'color', score_float: bool = False,
-                  title: str = '') -> Optional[MetricTable]:
+                  title: str = '', compare_dir: Optional[str] = None) -> Optional[MetricTable]:
     """Restore ``inputs`` one by one, save the results and score them against ``gt_files``.
 
     Args:
@@ -154,6 +158,8 @@ def restore_files(restorer: Restorer, inputs: Sequence[str], out_dir: Optional[s
         score_float: score the clamped float output against the float ground truth (DPDD) instead
             of the saved integer image against the integer ground truth (all other tasks).
         title: progress-bar and table title.
+        compare_dir: write ``input | restored | target`` pictures into ``<compare_dir>/compare/`` and, with
+            ground truth, ``<compare_dir>/summary.html`` (the best and worst images by PSNR).
 
     Returns:
         The metric table (per image + ``mean``), or ``None`` without ground truth.
@@ -182,8 +188,13 @@ def restore_files(restorer: Restorer, inputs: Sequence[str], out_dir: Optional[s
             if restored.ndim == 2:
                 restored = restored[..., None]
             table.add(names[i], protocol(restored, gt))
+        if compare_dir is not None:
+            save_comparison(compare_dir, names[i], img, tensor2img(out, rgb2bgr=False, out_type=np.float32),
+                            None if gt is None else (gt[..., ::-1] if gt.shape[2] == 3 else gt))
     if table is not None and table.rows:
         table.add_summary('mean')
+        if compare_dir is not None:
+            write_html_summary(table, compare_dir, 'psnr')
     return table
 
 

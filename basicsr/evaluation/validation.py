@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
 from basicsr.evaluation.report import MetricTable
+from basicsr.evaluation.visuals import save_comparison
 from basicsr.metrics import calculate_metric
 from basicsr.utils.cli import report_skipped
 from basicsr.utils.dist import all_gather_object, get_dist_info
@@ -78,7 +79,7 @@ def _preview(t: torch.Tensor) -> torch.Tensor:
 
 def validate(model: Any, loader: DataLoader, dataset_name: str, val_opt: Dict[str, Any], current_iter: Optional[int],
              visualization_dir: Optional[str] = None, tb_logger: Any = None, show_progress: bool = True,
-             input_metrics: bool = False) -> MetricTable:
+             input_metrics: bool = False, compare_dir: Optional[str] = None) -> MetricTable:
     """Run validation on this rank's shard; returns the per-image table of all ranks with its ``mean`` row.
 
     Args:
@@ -92,6 +93,7 @@ def validate(model: Any, loader: DataLoader, dataset_name: str, val_opt: Dict[st
         tb_logger: TensorBoard writer (rank 0) for metrics and a few images.
         input_metrics: also measure the degraded input against the target (``<metric>_input``), as a
             baseline; skipped when the input and target differ in shape (dual-pixel).
+        compare_dir: write an ``input | restored | target`` picture of every image into ``<compare_dir>/compare/``.
     """
     rank, _ = get_dist_info()
     metrics = val_opt.get('metrics') or {}
@@ -126,6 +128,10 @@ def validate(model: Any, loader: DataLoader, dataset_name: str, val_opt: Dict[st
                    else os.path.join(name, f'{name}_{current_iter}{suffix}.png'))
             imwrite(tensor2img(out, rgb2bgr=val_opt.get('rgb2bgr', True), out_type=out_type),
                     os.path.join(visualization_dir, rel))
+        if compare_dir is not None:
+            save_comparison(compare_dir, name, _preview(batch['lq']).permute(1, 2, 0).numpy(),
+                            _preview(out).permute(1, 2, 0).numpy(),
+                            _preview(batch['gt']).permute(1, 2, 0).numpy() if 'gt' in batch else None)
         if tb_logger is not None and current_iter is not None and n < val_opt.get('tb_images', 3):
             images = [_preview(batch['lq']), _preview(out)] + ([_preview(batch['gt'])] if 'gt' in batch else [])
             if len({i.shape for i in images}) == 1:
