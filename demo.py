@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--self_ensemble', action='store_true', help='average over the 8 flips/rotations (x8 slower)')
     parser.add_argument('--device', default='auto', help="'auto' (CUDA if available), 'cpu', 'cuda', 'cuda:1'")
     parser.add_argument('--amp', choices=('bf16', 'fp16'), default=None, help='mixed precision (autocast)')
+    parser.add_argument('--compile', action='store_true', help='torch.compile the network (pays off on many images)')
     parser.add_argument('--web', action='store_true', help='open the web demo instead (see demo_web.py --help)')
     return parser
 
@@ -91,7 +92,8 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
 def build_restorer(args: argparse.Namespace) -> Restorer:
     """The restorer the arguments describe (official task, option file + weights, or a training run)."""
     settings = dict(device=args.device, amp=args.amp, tile=args.tile, tile_overlap=args.tile_overlap,
-                    tile_batch=args.tile_batch, blend=args.blend, self_ensemble=args.self_ensemble)
+                    tile_batch=args.tile_batch, blend=args.blend, self_ensemble=args.self_ensemble,
+                    compile=args.compile)
     if args.experiment:
         return Restorer.from_experiment(args.experiment, **settings)
     if args.opt and not args.task and not args.weights:

@@ -48,6 +48,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                    help='also write input | restored | target pictures (<set>/compare/) and <set>/summary.html with '
                         'the best and worst images by the first metric')
     p.add_argument('--device', default='auto', help="'auto', 'cpu' or 'cuda[:N]'")
+    p.add_argument('--compile', action='store_true', help='torch.compile the network')
     p.add_argument('--set', nargs='+', default=[], metavar='KEY=VALUE', help='option overrides')
     return p.parse_args(argv)
 
@@ -73,7 +74,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, float]]:
     weights, net_opt = opt['path']['pretrain_network_g'], opt['network_g']
     restorer = Restorer(build_network(net_opt, weights, param_key=opt['path']['param_key_g'],
                                       strict=opt['path']['strict_load_g']), net_opt, device=device,
-                        name=os.path.basename(weights))
+                        name=os.path.basename(weights), compile=args.compile)
     tables: Dict[str, MetricTable] = {}
     try:
         for key in phases:

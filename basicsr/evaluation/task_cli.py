@@ -63,6 +63,8 @@ def add_model_args(parser: argparse.ArgumentParser, task: TaskSpec, weights_defa
                         help='also write input | restored | target pictures (compare/) and summary.html with the '
                              'best and worst images by PSNR')
     parser.add_argument('--device', default='auto', help="'auto' (CUDA if available), 'cpu', 'cuda', 'cuda:1', ...")
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile the network (faster on many images of few sizes; compiles per size)')
 
 
 def resolve_default_paths(args: argparse.Namespace, parser: argparse.ArgumentParser, base_dir: str,
@@ -105,7 +107,7 @@ def load_task_restorer(args: argparse.Namespace, task: Optional[TaskSpec] = None
     logger.info('Building %s from %s, weights %s', network_opt.get('type'), option_file, weights)
     return Restorer(build_network(network_opt, weights), network_opt, device=args.device, tile=args.tile,
                     tile_overlap=args.tile_overlap, self_ensemble=args.self_ensemble, blend='uniform',
-                    name=os.path.basename(weights))
+                    name=os.path.basename(weights), compile=getattr(args, 'compile', False))
 
 
 def read_rgb(path: str, flag: str = 'color') -> np.ndarray:
