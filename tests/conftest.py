@@ -27,6 +27,17 @@ for _path in (os.path.join(REPO_ROOT, 'scripts'), REPO_ROOT):
 # Tiny test networks run fastest single-threaded (and the suite's numbers do not depend on thread count).
 torch.set_num_threads(1)
 
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Every test starts single-threaded (two OpenMP threads on a busy 2-core machine can be 20x slower for
+    tiny networks), whatever an earlier test set."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 #: smallest Restormer used by the tests (dim 8, one block per level)
 TINY_NET: Dict[str, Any] = dict(type='Restormer', inp_channels=3, out_channels=3, dim=8, num_blocks=[1, 1, 1, 1],
                                 num_refinement_blocks=1, heads=[1, 2, 2, 4], ffn_expansion_factor=2.66, bias=False,

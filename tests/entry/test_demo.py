@@ -25,15 +25,6 @@ TINY_SET = ['network_g.dim=8', 'network_g.num_blocks=[1,1,1,1]', 'network_g.num_
 TINY: Dict[str, Any] = dict(dim=8, num_blocks=[1, 1, 1, 1], num_refinement_blocks=1, heads=[1, 1, 1, 1])
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """Tiny networks run fastest on one thread; two OpenMP threads on a busy 2-core machine can be 20x slower."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def save_tiny_weights(path: str, seed: int = 0, **kwargs: Any) -> Restormer:
     """A tiny Restormer saved in the official ``{'params': state_dict}`` format."""
     torch.manual_seed(seed)

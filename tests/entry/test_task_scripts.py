@@ -31,15 +31,6 @@ TINY = ['network_g.dim=8', 'network_g.num_blocks=[1,1,1,1]', 'network_g.num_refi
 _PHOTOS = [skimage.data.astronaut, skimage.data.coffee, skimage.data.chelsea, skimage.data.rocket]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny networks run much faster on one thread (no synchronisation on a shared, busy CPU)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture
 def save_weights(repo_root):
     """``save_weights(opt_rel, path, seed=0)``: random tiny weights for the network of an official option file

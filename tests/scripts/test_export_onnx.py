@@ -22,15 +22,6 @@ VARIANTS = {
 }
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """Tiny networks run fastest on one thread; two OpenMP threads on a busy 2-core machine can be 20x slower."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope='module')
 def ort() -> Any:
     pytest.importorskip('onnx')

@@ -22,15 +22,6 @@ VARIANTS = {
 }
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """Tiny networks run fastest on one thread; two OpenMP threads on a busy 2-core machine can be 20x slower."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def tiny(variant: str = 'color', seed: int = 0) -> Restormer:
     torch.manual_seed(seed)
     return Restormer(**VARIANTS[variant]).eval()
