@@ -21,6 +21,9 @@ _LN_EPS = 1e-5
 
 
 def _autocast_enabled(device_type: str) -> bool:
+    is_available = getattr(torch.amp, 'is_autocast_available', None)  # torch >= 2.4
+    if is_available is not None and not is_available(device_type):
+        return False  # e.g. 'meta' (FLOP counting): asking would raise
     try:
         return torch.is_autocast_enabled(device_type)
     except TypeError:  # torch < 2.4 (this file may be loaded by path into older environments)
