@@ -9,7 +9,7 @@ This file is self-contained on purpose: scripts written for the official reposit
 path (``runpy.run_path('basicsr/models/archs/restormer_arch.py')``), so it imports nothing from
 ``basicsr`` unless it is imported as part of the package.
 """
-from typing import Sequence
+from typing import List, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -18,6 +18,9 @@ import torch.nn.functional as F
 __all__ = ['Restormer', 'TransformerBlock', 'Attention', 'FeedForward', 'LayerNorm']
 
 _LN_EPS = 1e-5
+# GDFN hidden widths are padded only for feature maps of at least this many pixels (batch * H * W):
+# there the faster kernels win; on small maps the per-call copies of the padded weights cost more.
+_PAD_MIN_PIXELS = 2048
 
 
 def _autocast_enabled(device_type: str) -> bool:
@@ -30,11 +33,62 @@ def _autocast_enabled(device_type: str) -> bool:
         return torch.is_autocast_enabled() if device_type == 'cuda' else torch.is_autocast_cpu_enabled()
 
 
+# Inside Restormer every feature map is channels-last (B, C, H, W) whose memory is (B, H, W, C): the
+# (B*H*W, C) pixel matrix is then a free view, so 1x1 convolutions are plain GEMMs on it, LayerNorm
+# over C is the fused kernel on contiguous rows, and oneDNN's depth-wise convolutions run in their
+# fastest layout.  The functions and modules below accept any layout but are fastest on that one.
+
+def _pixels_last(x: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) -> (B, H, W, C); a free view when ``x`` is channels-last."""
+    return x.permute(0, 2, 3, 1)
+
+
+def _linear(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] = None,
+            residual: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """1x1 convolution of ``x`` with a (Cout, Cin) ``weight``, plus ``residual`` if given; channels-last out.
+
+    One GEMM over the pixel matrix, without oneDNN's layout reorders; a residual is added by the GEMM
+    itself (``addmm``'s beta) instead of by another pass over another new tensor.
+    """
+    b, _, h, w = x.shape
+    if residual is None:
+        y = F.linear(_pixels_last(x), weight, bias)
+    else:
+        rows = _pixels_last(residual).reshape(b * h * w, weight.shape[0])
+        y = torch.addmm(rows, _pixels_last(x).reshape(b * h * w, weight.shape[1]), weight.t())
+        y = y.reshape(b, h, w, weight.shape[0])
+        if bias is not None:
+            y = y + bias
+    return y.permute(0, 3, 1, 2)
+
+
+def _pointwise(conv: nn.Conv2d, x: torch.Tensor, residual: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """``conv(x)`` (+ ``residual``) for a 1x1 ``conv``, computed by ``_linear``."""
+    return _linear(x, conv.weight.flatten(1), conv.bias, residual)
+
+
+def _split(param: Optional[torch.Tensor], parts: int, pad: int = 0) -> List[Optional[torch.Tensor]]:
+    """``param`` cut into ``parts`` equal pieces along dim 0, each followed by ``pad`` zero slices.
+
+    ``chunk`` rather than slicing: autograd then assembles the parameter's gradient with one
+    concatenation instead of zero-filling and adding a full-size tensor per piece.
+    """
+    if param is None:
+        return [None] * parts
+    pieces = param.chunk(parts)
+    return [F.pad(t, (0, 0) * (t.dim() - 1) + (0, pad)) for t in pieces] if pad else list(pieces)
+
+
+def _depthwise(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
+    """3x3 depth-wise convolution (padding 1)."""
+    return F.conv2d(x, weight, bias, padding=1, groups=weight.shape[0])
+
+
 class BiasFree_LayerNorm(nn.Module):
     """Divides by the per-pixel channel standard deviation; the mean is *not* subtracted.
 
     Note this is not RMSNorm: the variance is still taken around the mean.
-    Works on (B, C, H, W) tensors directly and normalises over C.
+    Normalises over C of (B, C, H, W) tensors.
     """
 
     def __init__(self, normalized_shape: int) -> None:
@@ -42,15 +96,16 @@ class BiasFree_LayerNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(normalized_shape))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        var = x.var(dim=1, keepdim=True, unbiased=False)
-        return x * torch.rsqrt(var + _LN_EPS) * self.weight[:, None, None]
+        x = _pixels_last(x)
+        var = x.var(dim=-1, keepdim=True, unbiased=False)
+        return (x * torch.rsqrt(var + _LN_EPS) * self.weight).permute(0, 3, 1, 2)
 
 
 class WithBias_LayerNorm(nn.Module):
     """Standard LayerNorm over channels (eps 1e-5, population variance) on (B, C, H, W) tensors.
 
-    Uses the fused ``F.layer_norm`` on a channels-last view (about 3x faster forward+backward on the
-    CPU than normalising over a strided channel axis); the output keeps the input's memory format.
+    ``F.layer_norm`` on the (B, H, W, C) view: for a channels-last input the fused kernel runs on
+    contiguous rows without copies; the output is channels-last.
     """
 
     def __init__(self, normalized_shape: int) -> None:
@@ -60,9 +115,8 @@ class WithBias_LayerNorm(nn.Module):
         self.bias = nn.Parameter(torch.zeros(normalized_shape))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias, _LN_EPS)
-        y = y.permute(0, 3, 1, 2)
-        return y if x.is_contiguous(memory_format=torch.channels_last) else y.contiguous()
+        y = F.layer_norm(_pixels_last(x), self.normalized_shape, self.weight, self.bias, _LN_EPS)
+        return y.permute(0, 3, 1, 2)
 
 
 class LayerNorm(nn.Module):
@@ -77,7 +131,10 @@ class LayerNorm(nn.Module):
 
 
 class FeedForward(nn.Module):
-    """Gated-Dconv feed-forward network (GDFN): 1x1 expand, 3x3 depth-wise, GELU gate, 1x1 project."""
+    """Gated-Dconv feed-forward network (GDFN): 1x1 expand, 3x3 depth-wise, GELU gate, 1x1 project.
+
+    ``forward(x, residual)`` returns ``residual + GDFN(x)``.
+    """
 
     def __init__(self, dim: int, ffn_expansion_factor: float, bias: bool) -> None:
         super().__init__()
@@ -85,10 +142,26 @@ class FeedForward(nn.Module):
         self.project_in = nn.Conv2d(dim, hidden * 2, kernel_size=1, bias=bias)
         self.dwconv = nn.Conv2d(hidden * 2, hidden * 2, kernel_size=3, padding=1, groups=hidden * 2, bias=bias)
         self.project_out = nn.Conv2d(hidden, dim, kernel_size=1, bias=bias)
+        # The odd hidden widths (127, 255, 1021) send the GEMM and depth-wise kernels down slow
+        # remainder paths; on large maps it is faster to compute `hidden_pad` extra channels whose
+        # weights are zero (they stay exactly zero through the gate and add nothing to the output).
+        self.hidden_pad = -hidden % 16
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        gate, value = self.dwconv(self.project_in(x)).chunk(2, dim=1)
-        return self.project_out(F.gelu(gate) * value)
+    def forward(self, x: torch.Tensor, residual: Optional[torch.Tensor] = None) -> torch.Tensor:
+        pad = self.hidden_pad
+        if torch.jit.is_tracing() or x.shape[0] * x.shape[2] * x.shape[3] < _PAD_MIN_PIXELS:
+            pad = 0  # an eager-mode speed-up only; ONNX export (tracing) needs statically shaped weights
+        w_in, b_in = _split(self.project_in.weight.flatten(1), 2, pad), _split(self.project_in.bias, 2, pad)
+        w_dw, b_dw = _split(self.dwconv.weight, 2, pad), _split(self.dwconv.bias, 2, pad)
+        # Gate and value as two tensors rather than two channel halves of one: on whole contiguous
+        # tensors the GELU and the product run vectorised (on strided halves they do not).
+        gate, value = (_depthwise(_linear(x, w_in[i], b_in[i]), w_dw[i], b_dw[i]) for i in (0, 1))
+        if torch.is_grad_enabled():
+            gated = F.gelu(gate) * value
+        else:  # no autograd: write the product into the GELU output instead of a new large tensor
+            gated = F.gelu(gate).mul_(value)
+        w_out = self.project_out.weight.flatten(1)
+        return _linear(gated, F.pad(w_out, (0, pad)) if pad else w_out, self.project_out.bias, residual)
 
 
 class Attention(nn.Module):
@@ -98,6 +171,8 @@ class Attention(nn.Module):
     linear in the number of pixels.  Under mixed precision the normalisation of q and k, the
     channel-by-channel map and its softmax are computed in float32: the spatial sums behind
     them overflow or lose too much precision in float16.
+
+    ``forward(x, residual)`` returns ``residual + MDTA(x)``.
     """
 
     def __init__(self, dim: int, num_heads: int, bias: bool) -> None:
@@ -109,26 +184,45 @@ class Attention(nn.Module):
         self.project_out = nn.Conv2d(dim, dim, kernel_size=1, bias=bias)
 
     def _channel_attention(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-        """Softmax of the (C/heads x C/heads) map of L2-normalised (over pixels) queries and keys."""
-        q = F.normalize(q, dim=-1)
-        k = F.normalize(k, dim=-1)
-        attn = (q @ k.transpose(-2, -1)) * self.temperature.to(q.dtype)
+        """Softmax of the (C/heads x C/heads) map of L2-normalised (over pixels) queries and keys.
+
+        ``normalize(q) @ normalize(k)^T == (q @ k^T) / (|q| |k|^T)``: dividing the small map by the
+        norms (clamped at 1e-12 like ``F.normalize``) avoids writing normalised copies of q and k.
+        The norms are sqrt(sum of squares): ``linalg.vector_norm`` is much slower over a strided axis.
+        """
+        q_norm = q.square().sum(dim=-1, keepdim=True).sqrt().clamp_min(1e-12)
+        k_norm = k.square().sum(dim=-1, keepdim=True).sqrt().clamp_min(1e-12)
+        attn = (q @ k.transpose(-2, -1)) / (q_norm * k_norm.transpose(-2, -1)) * self.temperature.to(q.dtype)
         return attn.softmax(dim=-1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, residual: Optional[torch.Tensor] = None) -> torch.Tensor:
         b, c, h, w = x.shape
-        q, k, v = self.qkv_dwconv(self.qkv(x)).chunk(3, dim=1)
-        # (B, C, H, W) -> (B, heads, C/heads, H*W)
-        q = q.reshape(b, self.num_heads, c // self.num_heads, h * w)
-        k = k.reshape(b, self.num_heads, c // self.num_heads, h * w)
-        v = v.reshape(b, self.num_heads, c // self.num_heads, h * w)
+        heads, ch = self.num_heads, c // self.num_heads
+        # q, k and v as three tensors (B, H*W, C), each from its own GEMM and depth-wise convolution
+        w_qkv, b_qkv = _split(self.qkv.weight.flatten(1), 3), _split(self.qkv.bias, 3)
+        w_dw, b_dw = _split(self.qkv_dwconv.weight, 3), _split(self.qkv_dwconv.bias, 3)
+        q, k, v = (_pixels_last(_depthwise(_linear(x, w_qkv[i], b_qkv[i]), w_dw[i], b_dw[i])).reshape(b, h * w, c)
+                   for i in range(3))
+        # (B, H*W, C) -> (B, heads, C/heads, H*W): views
+        q = q.reshape(b, h * w, heads, ch).permute(0, 2, 3, 1)
+        k = k.reshape(b, h * w, heads, ch).permute(0, 2, 3, 1)
         if _autocast_enabled(x.device.type):
             with torch.autocast(device_type=x.device.type, enabled=False):
                 attn = self._channel_attention(q.float(), k.float())
         else:
             attn = self._channel_attention(q, k)
-        out = attn.to(v.dtype) @ v
-        return self.project_out(out.reshape(b, c, h, w))
+        # project_out(attn @ v) == (W_out @ blockdiag(attn)) @ v: fold the small map into the 1x1
+        # projection, so that one GEMM over the pixels does both (and adds the residual).
+        w_out = self.project_out.weight.flatten(1)  # (C, C)
+        mix = torch.matmul(w_out.reshape(c, heads, ch).transpose(0, 1), attn.to(w_out.dtype))  # (B, heads, C, ch)
+        mix_t = mix.permute(0, 2, 1, 3).reshape(b, c, c).transpose(1, 2)
+        if residual is None:
+            y = torch.matmul(v, mix_t)
+        else:
+            y = torch.baddbmm(_pixels_last(residual).reshape(b, h * w, c), v, mix_t)
+        if self.project_out.bias is not None:
+            y = y + self.project_out.bias
+        return y.reshape(b, h, w, c).permute(0, 3, 1, 2)
 
 
 class TransformerBlock(nn.Module):
@@ -143,8 +237,8 @@ class TransformerBlock(nn.Module):
         self.ffn = FeedForward(dim, ffn_expansion_factor, bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.norm1(x))
-        return x + self.ffn(self.norm2(x))
+        x = self.attn(self.norm1(x), residual=x)
+        return self.ffn(self.norm2(x), residual=x)
 
 
 class OverlapPatchEmbed(nn.Module):
@@ -257,20 +351,26 @@ class Restormer(nn.Module):
         if inp_img.shape[-2] % 8 or inp_img.shape[-1] % 8:
             raise ValueError(f'Restormer needs height and width divisible by 8, got {tuple(inp_img.shape[-2:])}; '
                              'pad the input (basicsr.utils.inference.pad_to_multiple)')
-        x0 = self.patch_embed(inp_img)
+        # Channels-last end to end: LayerNorm and the 1x1 GEMMs then work on contiguous pixel rows and
+        # oneDNN's depth-wise convolutions run in their fastest layout.
+        x0 = self.patch_embed(inp_img.contiguous(memory_format=torch.channels_last))
         e1 = self.encoder_level1(x0)
         e2 = self.encoder_level2(self.down1_2(e1))
         e3 = self.encoder_level3(self.down2_3(e2))
         lat = self.latent(self.down3_4(e3))
 
-        d3 = self.decoder_level3(self.reduce_chan_level3(torch.cat([self.up4_3(lat), e3], 1)))
-        d2 = self.decoder_level2(self.reduce_chan_level2(torch.cat([self.up3_2(d3), e2], 1)))
+        d3 = _pointwise(self.reduce_chan_level3, torch.cat([self.up4_3(lat), e3], 1))
+        d3 = self.decoder_level3(d3)
+        d2 = _pointwise(self.reduce_chan_level2, torch.cat([self.up3_2(d3), e2], 1))
+        d2 = self.decoder_level2(d2)
         d1 = self.decoder_level1(torch.cat([self.up2_1(d2), e1], 1))
         r = self.refinement(d1)
 
         if self.dual_pixel_task:
-            return self.output(r + self.skip_conv(x0))
-        return self.output(r) + inp_img
+            out = self.output(_pointwise(self.skip_conv, x0, residual=r))
+        else:
+            out = self.output(r) + inp_img
+        return out.contiguous()  # the usual NCHW layout for callers
 
 
 if __name__ == 'basicsr.models.archs.restormer_arch':
