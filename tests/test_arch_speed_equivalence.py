@@ -2,8 +2,8 @@
 
 The baseline is ``scripts/reference_restormer.py``, an op-for-op transcription of the official
 computation with the same state_dict layout.  Checked here: forward (fp32, 1e-5) for the four recipe
-configurations, gradients of the input and of every parameter (float64, 1e-8), FLOP counting on
-the meta device, and ``torch.compile``.
+configurations, gradients of the input and of every parameter (float64, 1e-8), activation
+checkpointing, FLOP counting on the meta device, and ``torch.compile``.
 """
 from __future__ import annotations
 
@@ -87,6 +87,35 @@ def test_gradients_match_reference_float64(cfg):
     names = ['input'] + [n for n, _ in net.named_parameters()]
     for name, a, b in zip(names, ours, theirs):
         assert torch.allclose(a, b, rtol=1e-8, atol=1e-8), (name, (a - b).abs().max().item())
+
+
+@pytest.mark.parametrize('mode', ['block', 'level'])
+def test_activation_checkpointing_gives_same_gradients(mode):
+    cfg = dict(CONFIGS['default'], dim=8)
+    net, _ = pair(cfg, torch.float64)
+    x = image(cfg, torch.float64)[:1, :, :16, :16]
+    keys = list(net.state_dict())
+    expected = grads(net, x)
+
+    calls = []  # a pre-hook: the recomputation stops early, after the last tensor the backward needs
+    net.encoder_level1[0].register_forward_pre_hook(lambda *args: calls.append(1))
+    assert net.set_activation_checkpointing(mode) is net
+    assert list(net.state_dict()) == keys
+    got = grads(net, x)
+    assert len(calls) == 2  # the block ran again in the backward pass: it was checkpointed
+    for a, b in zip(got, expected):
+        assert torch.allclose(a, b, rtol=1e-10, atol=1e-10)
+
+    calls.clear()
+    with torch.no_grad():
+        net(x)
+    net.eval()
+    grads(net, x)
+    assert len(calls) == 2  # no recomputation without grad or in eval mode
+    net.set_activation_checkpointing(None)
+    assert net.activation_checkpointing is None
+    with pytest.raises(ValueError, match='block'):
+        net.set_activation_checkpointing('stack')
 
 
 def test_flop_counter_on_meta_and_cpu():

@@ -9,11 +9,12 @@ This file is self-contained on purpose: scripts written for the official reposit
 path (``runpy.run_path('basicsr/models/archs/restormer_arch.py')``), so it imports nothing from
 ``basicsr`` unless it is imported as part of the package.
 """
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 
 __all__ = ['Restormer', 'TransformerBlock', 'Attention', 'FeedForward', 'LayerNorm']
 
@@ -295,7 +296,11 @@ class Restormer(nn.Module):
         LayerNorm_type: ``'WithBias'`` or ``'BiasFree'``.
         dual_pixel_task: adds ``skip_conv`` from the embedding to the output and drops the global
             residual (dual-pixel defocus deblurring, with ``inp_channels=6``).
+
+    ``set_activation_checkpointing('block' | 'level' | None)`` trades compute for training memory.
     """
+
+    CHECKPOINTING_MODES = (None, 'block', 'level')
 
     def __init__(self,
                  inp_channels: int = 3,
@@ -346,6 +351,32 @@ class Restormer(nn.Module):
         if dual_pixel_task:
             self.skip_conv = nn.Conv2d(dim, dim * 2, kernel_size=1, bias=bias)
         self.output = nn.Conv2d(dim * 2, out_channels, kernel_size=3, padding=1, bias=bias)
+        self.activation_checkpointing: Optional[str] = None
+
+    def set_activation_checkpointing(self, mode: Union[str, bool, None]) -> 'Restormer':
+        """Recompute activations in the backward pass instead of keeping them (training memory).
+
+        Args:
+            mode: ``'block'`` checkpoints each TransformerBlock (keeps only block inputs), ``'level'``
+                each stack of blocks (encoder/decoder levels, latent, refinement; keeps less, but
+                recomputes a whole stack at a time), ``None``/``False`` turns it off.  Only active
+                in training mode with gradients enabled; parameters and state_dict are unchanged.
+        """
+        mode = mode or None
+        if mode not in self.CHECKPOINTING_MODES:
+            raise ValueError(f"activation checkpointing mode must be one of 'block', 'level', None; got {mode!r}")
+        self.activation_checkpointing = mode
+        return self
+
+    def _stack(self, stack: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+        mode = self.activation_checkpointing
+        if mode is None or not (self.training and torch.is_grad_enabled()):
+            return stack(x)
+        if mode == 'level':
+            return checkpoint(stack, x, use_reentrant=False)
+        for block in stack:
+            x = checkpoint(block, x, use_reentrant=False)
+        return x
 
     def forward(self, inp_img: torch.Tensor) -> torch.Tensor:
         if inp_img.shape[-2] % 8 or inp_img.shape[-1] % 8:
@@ -354,17 +385,17 @@ class Restormer(nn.Module):
         # Channels-last end to end: LayerNorm and the 1x1 GEMMs then work on contiguous pixel rows and
         # oneDNN's depth-wise convolutions run in their fastest layout.
         x0 = self.patch_embed(inp_img.contiguous(memory_format=torch.channels_last))
-        e1 = self.encoder_level1(x0)
-        e2 = self.encoder_level2(self.down1_2(e1))
-        e3 = self.encoder_level3(self.down2_3(e2))
-        lat = self.latent(self.down3_4(e3))
+        e1 = self._stack(self.encoder_level1, x0)
+        e2 = self._stack(self.encoder_level2, self.down1_2(e1))
+        e3 = self._stack(self.encoder_level3, self.down2_3(e2))
+        lat = self._stack(self.latent, self.down3_4(e3))
 
         d3 = _pointwise(self.reduce_chan_level3, torch.cat([self.up4_3(lat), e3], 1))
-        d3 = self.decoder_level3(d3)
+        d3 = self._stack(self.decoder_level3, d3)
         d2 = _pointwise(self.reduce_chan_level2, torch.cat([self.up3_2(d3), e2], 1))
-        d2 = self.decoder_level2(d2)
-        d1 = self.decoder_level1(torch.cat([self.up2_1(d2), e1], 1))
-        r = self.refinement(d1)
+        d2 = self._stack(self.decoder_level2, d2)
+        d1 = self._stack(self.decoder_level1, torch.cat([self.up2_1(d2), e1], 1))
+        r = self._stack(self.refinement, d1)
 
         if self.dual_pixel_task:
             out = self.output(_pointwise(self.skip_conv, x0, residual=r))
