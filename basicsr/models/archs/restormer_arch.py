@@ -165,6 +165,63 @@ class FeedForward(nn.Module):
         return _linear(gated, F.pad(w_out, (0, pad)) if pad else w_out, self.project_out.bias, residual)
 
 
+_NORM_EPS = 1e-12  # F.normalize's clamp of the norm
+
+
+def _cosine_attention(q: torch.Tensor, k: torch.Tensor, temperature: torch.Tensor):
+    """``softmax(normalize(q) @ normalize(k)^T * temperature)`` for q, k: (B, heads, C/heads, H*W).
+
+    ``normalize(q) @ normalize(k)^T == (q @ k^T) / (|q| |k|^T)``: dividing the small map by the norms
+    (clamped like ``F.normalize``) avoids writing normalised copies of q and k.  The norms are
+    sqrt(sum of squares): ``linalg.vector_norm`` is much slower over this strided axis.
+    Returns the attention map and, for the backward pass, the cosine map and the unclamped norms.
+    """
+    q_len = q.square().sum(dim=-1, keepdim=True).sqrt()  # (B, heads, C/heads, 1)
+    k_len = k.square().sum(dim=-1, keepdim=True).sqrt()
+    cos = (q @ k.transpose(-2, -1)) / (q_len.clamp_min(_NORM_EPS) * k_len.clamp_min(_NORM_EPS).transpose(-2, -1))
+    return (cos * temperature).softmax(dim=-1), cos, q_len, k_len
+
+
+class _ChannelAttention(torch.autograd.Function):
+    """``_cosine_attention`` with a hand-written backward pass.
+
+    Autograd would take the norms' gradient through separate passes over q and k (square, expand,
+    multiply, accumulate) and hand the depth-wise convolution a gradient in the wrong memory layout
+    (one more copy); here each gradient is one GEMM plus one multiply-add, in the layout of q and k.
+    """
+
+    @staticmethod
+    def forward(ctx, q: torch.Tensor, k: torch.Tensor, temperature: torch.Tensor) -> torch.Tensor:
+        attn, cos, q_len, k_len = _cosine_attention(q, k, temperature)
+        ctx.save_for_backward(q, k, temperature, attn, cos, q_len, k_len)
+        return attn
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_attn: torch.Tensor):
+        q, k, temperature, attn, cos, q_len, k_len = ctx.saved_tensors
+        grad_logits = attn * (grad_attn - (grad_attn * attn).sum(dim=-1, keepdim=True))  # softmax backward
+        grad_temperature = (grad_logits * cos).sum(dim=(0, 2, 3)).reshape(temperature.shape)
+        grad_cos = grad_logits * temperature
+        q_norm, k_norm = q_len.clamp_min(_NORM_EPS), k_len.clamp_min(_NORM_EPS)
+        grad_gram = grad_cos / (q_norm * k_norm.transpose(-2, -1))
+        # d cos_ij / d|q_i| = -cos_ij / |q_i|, and d|q_i| / dq_i = q_i / |q_i| (zero where the norm is clamped)
+        spread = grad_cos * cos
+        q_scale = torch.where(q_len >= _NORM_EPS, -spread.sum(dim=-1, keepdim=True) / (q_norm * q_len), 0.0)
+        k_scale = torch.where(k_len >= _NORM_EPS,
+                              -spread.sum(dim=-2, keepdim=True).transpose(-2, -1) / (k_norm * k_len), 0.0)
+        return (_scaled_plus_product(q, q_scale, k, grad_gram.transpose(-2, -1)),
+                _scaled_plus_product(k, k_scale, q, grad_gram), grad_temperature)
+
+
+def _scaled_plus_product(x: torch.Tensor, scale: torch.Tensor, other: torch.Tensor, mat: torch.Tensor) -> torch.Tensor:
+    """``x * scale + (other^T @ mat)^T`` for x, other: (B, heads, C/heads, H*W) views of (B, H*W, C) tensors,
+    computed in (B, H*W, heads, C/heads) order so that the result has the memory layout of ``x``."""
+    out = x.permute(0, 3, 1, 2) * scale.permute(0, 3, 1, 2)
+    out += torch.matmul(other.transpose(-2, -1), mat).transpose(1, 2)
+    return out.permute(0, 2, 3, 1)
+
+
 class Attention(nn.Module):
     """Multi-Dconv head transposed attention (MDTA).
 
@@ -185,16 +242,11 @@ class Attention(nn.Module):
         self.project_out = nn.Conv2d(dim, dim, kernel_size=1, bias=bias)
 
     def _channel_attention(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-        """Softmax of the (C/heads x C/heads) map of L2-normalised (over pixels) queries and keys.
-
-        ``normalize(q) @ normalize(k)^T == (q @ k^T) / (|q| |k|^T)``: dividing the small map by the
-        norms (clamped at 1e-12 like ``F.normalize``) avoids writing normalised copies of q and k.
-        The norms are sqrt(sum of squares): ``linalg.vector_norm`` is much slower over a strided axis.
-        """
-        q_norm = q.square().sum(dim=-1, keepdim=True).sqrt().clamp_min(1e-12)
-        k_norm = k.square().sum(dim=-1, keepdim=True).sqrt().clamp_min(1e-12)
-        attn = (q @ k.transpose(-2, -1)) / (q_norm * k_norm.transpose(-2, -1)) * self.temperature.to(q.dtype)
-        return attn.softmax(dim=-1)
+        """Softmax of the (C/heads x C/heads) map of L2-normalised (over pixels) queries and keys."""
+        temperature = self.temperature.to(q.dtype)
+        if torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or temperature.requires_grad):
+            return _ChannelAttention.apply(q, k, temperature)
+        return _cosine_attention(q, k, temperature)[0]
 
     def forward(self, x: torch.Tensor, residual: Optional[torch.Tensor] = None) -> torch.Tensor:
         b, c, h, w = x.shape
