@@ -1,6 +1,8 @@
 """CPU speed of the project's ``Restormer`` against the official computation (``reference_restormer.py``).
 
     python scripts/bench_arch.py                       # threads 1 and 2, train step and 256x256 inference
+                                                       # (~15 min on 2 cores: a 256x256 official forward
+                                                       # takes ~19 s on 1 thread; --what train: ~3 min)
     python scripts/bench_arch.py --threads 1 --what infer --pairs 10 --size 128
 
 Both networks get the same weights.  Timings are interleaved pairs (baseline, candidate, baseline,
