@@ -65,8 +65,10 @@ def realblur_align(restored: np.ndarray, gt: np.ndarray, fallback_identity: bool
             official script crashes there).
         name: image name for the warning.
     """
-    z = to_unit_float(restored).astype(np.float32, copy=False)
-    x = to_unit_float(gt).astype(np.float32, copy=False)
+    # C-contiguous: NumPy's float sums depend on the memory layout, and ECC amplifies such last-bit
+    # differences, so e.g. a tensor2img view and the same image read back from disk scored differently
+    z = np.ascontiguousarray(to_unit_float(restored), dtype=np.float32)
+    x = np.ascontiguousarray(to_unit_float(gt), dtype=np.float32)
     if z.shape != x.shape:
         raise ValueError(f'Image shapes differ: {z.shape} and {x.shape}')
     if z.ndim == 2:

@@ -9,29 +9,87 @@ This file is self-contained on purpose: scripts written for the official reposit
 path (``runpy.run_path('basicsr/models/archs/restormer_arch.py')``), so it imports nothing from
 ``basicsr`` unless it is imported as part of the package.
 """
-from typing import Sequence
+from typing import List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 
 __all__ = ['Restormer', 'TransformerBlock', 'Attention', 'FeedForward', 'LayerNorm']
 
 _LN_EPS = 1e-5
+# GDFN hidden widths are padded only for feature maps of at least this many pixels (batch * H * W):
+# there the faster kernels win; on small maps the per-call copies of the padded weights cost more.
+_PAD_MIN_PIXELS = 2048
 
 
 def _autocast_enabled(device_type: str) -> bool:
+    is_available = getattr(torch.amp, 'is_autocast_available', None)  # torch >= 2.4
+    if is_available is not None and not is_available(device_type):
+        return False  # e.g. 'meta' (FLOP counting): asking would raise
     try:
         return torch.is_autocast_enabled(device_type)
     except TypeError:  # torch < 2.4 (this file may be loaded by path into older environments)
         return torch.is_autocast_enabled() if device_type == 'cuda' else torch.is_autocast_cpu_enabled()
 
 
+# Inside Restormer every feature map is channels-last (B, C, H, W) whose memory is (B, H, W, C): the
+# (B*H*W, C) pixel matrix is then a free view, so 1x1 convolutions are plain GEMMs on it, LayerNorm
+# over C is the fused kernel on contiguous rows, and oneDNN's depth-wise convolutions run in their
+# fastest layout.  The functions and modules below accept any layout but are fastest on that one.
+
+def _pixels_last(x: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) -> (B, H, W, C); a free view when ``x`` is channels-last."""
+    return x.permute(0, 2, 3, 1)
+
+
+def _linear(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] = None,
+            residual: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """1x1 convolution of ``x`` with a (Cout, Cin) ``weight``, plus ``residual`` if given; channels-last out.
+
+    One GEMM over the pixel matrix, without oneDNN's layout reorders; a residual is added by the GEMM
+    itself (``addmm``'s beta) instead of by another pass over another new tensor.
+    """
+    b, _, h, w = x.shape
+    if residual is None:
+        y = F.linear(_pixels_last(x), weight, bias)
+    else:
+        rows = _pixels_last(residual).reshape(b * h * w, weight.shape[0])
+        y = torch.addmm(rows, _pixels_last(x).reshape(b * h * w, weight.shape[1]), weight.t())
+        y = y.reshape(b, h, w, weight.shape[0])
+        if bias is not None:
+            y = y + bias
+    return y.permute(0, 3, 1, 2)
+
+
+def _pointwise(conv: nn.Conv2d, x: torch.Tensor, residual: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """``conv(x)`` (+ ``residual``) for a 1x1 ``conv``, computed by ``_linear``."""
+    return _linear(x, conv.weight.flatten(1), conv.bias, residual)
+
+
+def _split(param: Optional[torch.Tensor], parts: int, pad: int = 0) -> List[Optional[torch.Tensor]]:
+    """``param`` cut into ``parts`` equal pieces along dim 0, each followed by ``pad`` zero slices.
+
+    ``chunk`` rather than slicing: autograd then assembles the parameter's gradient with one
+    concatenation instead of zero-filling and adding a full-size tensor per piece.
+    """
+    if param is None:
+        return [None] * parts
+    pieces = param.chunk(parts)
+    return [F.pad(t, (0, 0) * (t.dim() - 1) + (0, pad)) for t in pieces] if pad else list(pieces)
+
+
+def _depthwise(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
+    """3x3 depth-wise convolution (padding 1)."""
+    return F.conv2d(x, weight, bias, padding=1, groups=weight.shape[0])
+
+
 class BiasFree_LayerNorm(nn.Module):
     """Divides by the per-pixel channel standard deviation; the mean is *not* subtracted.
 
     Note this is not RMSNorm: the variance is still taken around the mean.
-    Works on (B, C, H, W) tensors directly and normalises over C.
+    Normalises over C of (B, C, H, W) tensors.
     """
 
     def __init__(self, normalized_shape: int) -> None:
@@ -39,15 +97,16 @@ class BiasFree_LayerNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(normalized_shape))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        var = x.var(dim=1, keepdim=True, unbiased=False)
-        return x * torch.rsqrt(var + _LN_EPS) * self.weight[:, None, None]
+        x = _pixels_last(x)
+        var = x.var(dim=-1, keepdim=True, unbiased=False)
+        return (x * torch.rsqrt(var + _LN_EPS) * self.weight).permute(0, 3, 1, 2)
 
 
 class WithBias_LayerNorm(nn.Module):
     """Standard LayerNorm over channels (eps 1e-5, population variance) on (B, C, H, W) tensors.
 
-    Uses the fused ``F.layer_norm`` on a channels-last view (about 3x faster forward+backward on the
-    CPU than normalising over a strided channel axis); the output keeps the input's memory format.
+    ``F.layer_norm`` on the (B, H, W, C) view: for a channels-last input the fused kernel runs on
+    contiguous rows without copies; the output is channels-last.
     """
 
     def __init__(self, normalized_shape: int) -> None:
@@ -57,9 +116,8 @@ class WithBias_LayerNorm(nn.Module):
         self.bias = nn.Parameter(torch.zeros(normalized_shape))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias, _LN_EPS)
-        y = y.permute(0, 3, 1, 2)
-        return y if x.is_contiguous(memory_format=torch.channels_last) else y.contiguous()
+        y = F.layer_norm(_pixels_last(x), self.normalized_shape, self.weight, self.bias, _LN_EPS)
+        return y.permute(0, 3, 1, 2)
 
 
 class LayerNorm(nn.Module):
@@ -74,7 +132,10 @@ class LayerNorm(nn.Module):
 
 
 class FeedForward(nn.Module):
-    """Gated-Dconv feed-forward network (GDFN): 1x1 expand, 3x3 depth-wise, GELU gate, 1x1 project."""
+    """Gated-Dconv feed-forward network (GDFN): 1x1 expand, 3x3 depth-wise, GELU gate, 1x1 project.
+
+    ``forward(x, residual)`` returns ``residual + GDFN(x)``.
+    """
 
     def __init__(self, dim: int, ffn_expansion_factor: float, bias: bool) -> None:
         super().__init__()
@@ -82,10 +143,83 @@ class FeedForward(nn.Module):
         self.project_in = nn.Conv2d(dim, hidden * 2, kernel_size=1, bias=bias)
         self.dwconv = nn.Conv2d(hidden * 2, hidden * 2, kernel_size=3, padding=1, groups=hidden * 2, bias=bias)
         self.project_out = nn.Conv2d(hidden, dim, kernel_size=1, bias=bias)
+        # The odd hidden widths (127, 255, 1021) send the GEMM and depth-wise kernels down slow
+        # remainder paths; on large maps it is faster to compute `hidden_pad` extra channels whose
+        # weights are zero (they stay exactly zero through the gate and add nothing to the output).
+        self.hidden_pad = -hidden % 16
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        gate, value = self.dwconv(self.project_in(x)).chunk(2, dim=1)
-        return self.project_out(F.gelu(gate) * value)
+    def forward(self, x: torch.Tensor, residual: Optional[torch.Tensor] = None) -> torch.Tensor:
+        pad = self.hidden_pad
+        if torch.jit.is_tracing() or x.shape[0] * x.shape[2] * x.shape[3] < _PAD_MIN_PIXELS:
+            pad = 0  # an eager-mode speed-up only; ONNX export (tracing) needs statically shaped weights
+        w_in, b_in = _split(self.project_in.weight.flatten(1), 2, pad), _split(self.project_in.bias, 2, pad)
+        w_dw, b_dw = _split(self.dwconv.weight, 2, pad), _split(self.dwconv.bias, 2, pad)
+        # Gate and value as two tensors rather than two channel halves of one: on whole contiguous
+        # tensors the GELU and the product run vectorised (on strided halves they do not).
+        gate, value = (_depthwise(_linear(x, w_in[i], b_in[i]), w_dw[i], b_dw[i]) for i in (0, 1))
+        if torch.is_grad_enabled():
+            gated = F.gelu(gate) * value
+        else:  # no autograd: write the product into the GELU output instead of a new large tensor
+            gated = F.gelu(gate).mul_(value)
+        w_out = self.project_out.weight.flatten(1)
+        return _linear(gated, F.pad(w_out, (0, pad)) if pad else w_out, self.project_out.bias, residual)
+
+
+_NORM_EPS = 1e-12  # F.normalize's clamp of the norm
+
+
+def _cosine_attention(q: torch.Tensor, k: torch.Tensor, temperature: torch.Tensor):
+    """``softmax(normalize(q) @ normalize(k)^T * temperature)`` for q, k: (B, heads, C/heads, H*W).
+
+    ``normalize(q) @ normalize(k)^T == (q @ k^T) / (|q| |k|^T)``: dividing the small map by the norms
+    (clamped like ``F.normalize``) avoids writing normalised copies of q and k.  The norms are
+    sqrt(sum of squares): ``linalg.vector_norm`` is much slower over this strided axis.
+    Returns the attention map and, for the backward pass, the cosine map and the unclamped norms.
+    """
+    q_len = q.square().sum(dim=-1, keepdim=True).sqrt()  # (B, heads, C/heads, 1)
+    k_len = k.square().sum(dim=-1, keepdim=True).sqrt()
+    cos = (q @ k.transpose(-2, -1)) / (q_len.clamp_min(_NORM_EPS) * k_len.clamp_min(_NORM_EPS).transpose(-2, -1))
+    return (cos * temperature).softmax(dim=-1), cos, q_len, k_len
+
+
+class _ChannelAttention(torch.autograd.Function):
+    """``_cosine_attention`` with a hand-written backward pass.
+
+    Autograd would take the norms' gradient through separate passes over q and k (square, expand,
+    multiply, accumulate) and hand the depth-wise convolution a gradient in the wrong memory layout
+    (one more copy); here each gradient is one GEMM plus one multiply-add, in the layout of q and k.
+    """
+
+    @staticmethod
+    def forward(ctx, q: torch.Tensor, k: torch.Tensor, temperature: torch.Tensor) -> torch.Tensor:
+        attn, cos, q_len, k_len = _cosine_attention(q, k, temperature)
+        ctx.save_for_backward(q, k, temperature, attn, cos, q_len, k_len)
+        return attn
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_attn: torch.Tensor):
+        q, k, temperature, attn, cos, q_len, k_len = ctx.saved_tensors
+        grad_logits = attn * (grad_attn - (grad_attn * attn).sum(dim=-1, keepdim=True))  # softmax backward
+        grad_temperature = (grad_logits * cos).sum(dim=(0, 2, 3)).reshape(temperature.shape)
+        grad_cos = grad_logits * temperature
+        q_norm, k_norm = q_len.clamp_min(_NORM_EPS), k_len.clamp_min(_NORM_EPS)
+        grad_gram = grad_cos / (q_norm * k_norm.transpose(-2, -1))
+        # d cos_ij / d|q_i| = -cos_ij / |q_i|, and d|q_i| / dq_i = q_i / |q_i| (zero where the norm is clamped)
+        spread = grad_cos * cos
+        q_scale = torch.where(q_len >= _NORM_EPS, -spread.sum(dim=-1, keepdim=True) / (q_norm * q_len), 0.0)
+        k_scale = torch.where(k_len >= _NORM_EPS,
+                              -spread.sum(dim=-2, keepdim=True).transpose(-2, -1) / (k_norm * k_len), 0.0)
+        return (_scaled_plus_product(q, q_scale, k, grad_gram.transpose(-2, -1)),
+                _scaled_plus_product(k, k_scale, q, grad_gram), grad_temperature)
+
+
+def _scaled_plus_product(x: torch.Tensor, scale: torch.Tensor, other: torch.Tensor, mat: torch.Tensor) -> torch.Tensor:
+    """``x * scale + (other^T @ mat)^T`` for x, other: (B, heads, C/heads, H*W) views of (B, H*W, C) tensors,
+    computed in (B, H*W, heads, C/heads) order so that the result has the memory layout of ``x``."""
+    out = x.permute(0, 3, 1, 2) * scale.permute(0, 3, 1, 2)
+    out += torch.matmul(other.transpose(-2, -1), mat).transpose(1, 2)
+    return out.permute(0, 2, 3, 1)
 
 
 class Attention(nn.Module):
@@ -95,6 +229,8 @@ class Attention(nn.Module):
     linear in the number of pixels.  Under mixed precision the normalisation of q and k, the
     channel-by-channel map and its softmax are computed in float32: the spatial sums behind
     them overflow or lose too much precision in float16.
+
+    ``forward(x, residual)`` returns ``residual + MDTA(x)``.
     """
 
     def __init__(self, dim: int, num_heads: int, bias: bool) -> None:
@@ -107,25 +243,39 @@ class Attention(nn.Module):
 
     def _channel_attention(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
         """Softmax of the (C/heads x C/heads) map of L2-normalised (over pixels) queries and keys."""
-        q = F.normalize(q, dim=-1)
-        k = F.normalize(k, dim=-1)
-        attn = (q @ k.transpose(-2, -1)) * self.temperature.to(q.dtype)
-        return attn.softmax(dim=-1)
+        temperature = self.temperature.to(q.dtype)
+        if torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or temperature.requires_grad):
+            return _ChannelAttention.apply(q, k, temperature)
+        return _cosine_attention(q, k, temperature)[0]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, residual: Optional[torch.Tensor] = None) -> torch.Tensor:
         b, c, h, w = x.shape
-        q, k, v = self.qkv_dwconv(self.qkv(x)).chunk(3, dim=1)
-        # (B, C, H, W) -> (B, heads, C/heads, H*W)
-        q = q.reshape(b, self.num_heads, c // self.num_heads, h * w)
-        k = k.reshape(b, self.num_heads, c // self.num_heads, h * w)
-        v = v.reshape(b, self.num_heads, c // self.num_heads, h * w)
+        heads, ch = self.num_heads, c // self.num_heads
+        # q, k and v as three tensors (B, H*W, C), each from its own GEMM and depth-wise convolution
+        w_qkv, b_qkv = _split(self.qkv.weight.flatten(1), 3), _split(self.qkv.bias, 3)
+        w_dw, b_dw = _split(self.qkv_dwconv.weight, 3), _split(self.qkv_dwconv.bias, 3)
+        q, k, v = (_pixels_last(_depthwise(_linear(x, w_qkv[i], b_qkv[i]), w_dw[i], b_dw[i])).reshape(b, h * w, c)
+                   for i in range(3))
+        # (B, H*W, C) -> (B, heads, C/heads, H*W): views
+        q = q.reshape(b, h * w, heads, ch).permute(0, 2, 3, 1)
+        k = k.reshape(b, h * w, heads, ch).permute(0, 2, 3, 1)
         if _autocast_enabled(x.device.type):
             with torch.autocast(device_type=x.device.type, enabled=False):
                 attn = self._channel_attention(q.float(), k.float())
         else:
             attn = self._channel_attention(q, k)
-        out = attn.to(v.dtype) @ v
-        return self.project_out(out.reshape(b, c, h, w))
+        # project_out(attn @ v) == (W_out @ blockdiag(attn)) @ v: fold the small map into the 1x1
+        # projection, so that one GEMM over the pixels does both (and adds the residual).
+        w_out = self.project_out.weight.flatten(1)  # (C, C)
+        mix = torch.matmul(w_out.reshape(c, heads, ch).transpose(0, 1), attn.to(w_out.dtype))  # (B, heads, C, ch)
+        mix_t = mix.permute(0, 2, 1, 3).reshape(b, c, c).transpose(1, 2)
+        if residual is None:
+            y = torch.matmul(v, mix_t)
+        else:
+            y = torch.baddbmm(_pixels_last(residual).reshape(b, h * w, c), v, mix_t)
+        if self.project_out.bias is not None:
+            y = y + self.project_out.bias
+        return y.reshape(b, h, w, c).permute(0, 3, 1, 2)
 
 
 class TransformerBlock(nn.Module):
@@ -140,8 +290,8 @@ class TransformerBlock(nn.Module):
         self.ffn = FeedForward(dim, ffn_expansion_factor, bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.norm1(x))
-        return x + self.ffn(self.norm2(x))
+        x = self.attn(self.norm1(x), residual=x)
+        return self.ffn(self.norm2(x), residual=x)
 
 
 class OverlapPatchEmbed(nn.Module):
@@ -198,10 +348,13 @@ class Restormer(nn.Module):
         LayerNorm_type: ``'WithBias'`` or ``'BiasFree'``.
         dual_pixel_task: adds ``skip_conv`` from the embedding to the output and drops the global
             residual (dual-pixel defocus deblurring, with ``inp_channels=6``).
+
+    ``set_activation_checkpointing('block' | 'level' | None)`` trades compute for training memory.
     """
 
     #: height and width of an input must be multiples of this (three 2x pixel-unshuffles)
     size_multiple = 8
+    CHECKPOINTING_MODES = (None, 'block', 'level')
 
     def __init__(self,
                  inp_channels: int = 3,
@@ -252,25 +405,57 @@ class Restormer(nn.Module):
         if dual_pixel_task:
             self.skip_conv = nn.Conv2d(dim, dim * 2, kernel_size=1, bias=bias)
         self.output = nn.Conv2d(dim * 2, out_channels, kernel_size=3, padding=1, bias=bias)
+        self.activation_checkpointing: Optional[str] = None
+
+    def set_activation_checkpointing(self, mode: Union[str, bool, None]) -> 'Restormer':
+        """Recompute activations in the backward pass instead of keeping them (training memory).
+
+        Args:
+            mode: ``'block'`` checkpoints each TransformerBlock (keeps only block inputs), ``'level'``
+                each stack of blocks (encoder/decoder levels, latent, refinement; keeps less, but
+                recomputes a whole stack at a time), ``None``/``False`` turns it off.  Only active
+                in training mode with gradients enabled; parameters and state_dict are unchanged.
+        """
+        mode = mode or None
+        if mode not in self.CHECKPOINTING_MODES:
+            raise ValueError(f"activation checkpointing mode must be one of 'block', 'level', None; got {mode!r}")
+        self.activation_checkpointing = mode
+        return self
+
+    def _stack(self, stack: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+        mode = self.activation_checkpointing
+        if mode is None or not (self.training and torch.is_grad_enabled()):
+            return stack(x)
+        if mode == 'level':
+            return checkpoint(stack, x, use_reentrant=False)
+        for block in stack:
+            x = checkpoint(block, x, use_reentrant=False)
+        return x
 
     def forward(self, inp_img: torch.Tensor) -> torch.Tensor:
         if inp_img.shape[-2] % 8 or inp_img.shape[-1] % 8:
             raise ValueError(f'Restormer needs height and width divisible by 8, got {tuple(inp_img.shape[-2:])}; '
                              'pad the input (basicsr.utils.inference.pad_to_multiple)')
-        x0 = self.patch_embed(inp_img)
-        e1 = self.encoder_level1(x0)
-        e2 = self.encoder_level2(self.down1_2(e1))
-        e3 = self.encoder_level3(self.down2_3(e2))
-        lat = self.latent(self.down3_4(e3))
+        # Channels-last end to end: LayerNorm and the 1x1 GEMMs then work on contiguous pixel rows and
+        # oneDNN's depth-wise convolutions run in their fastest layout.
+        x0 = self.patch_embed(inp_img.contiguous(memory_format=torch.channels_last))
+        e1 = self._stack(self.encoder_level1, x0)
+        e2 = self._stack(self.encoder_level2, self.down1_2(e1))
+        e3 = self._stack(self.encoder_level3, self.down2_3(e2))
+        lat = self._stack(self.latent, self.down3_4(e3))
 
-        d3 = self.decoder_level3(self.reduce_chan_level3(torch.cat([self.up4_3(lat), e3], 1)))
-        d2 = self.decoder_level2(self.reduce_chan_level2(torch.cat([self.up3_2(d3), e2], 1)))
-        d1 = self.decoder_level1(torch.cat([self.up2_1(d2), e1], 1))
-        r = self.refinement(d1)
+        d3 = _pointwise(self.reduce_chan_level3, torch.cat([self.up4_3(lat), e3], 1))
+        d3 = self._stack(self.decoder_level3, d3)
+        d2 = _pointwise(self.reduce_chan_level2, torch.cat([self.up3_2(d3), e2], 1))
+        d2 = self._stack(self.decoder_level2, d2)
+        d1 = self._stack(self.decoder_level1, torch.cat([self.up2_1(d2), e1], 1))
+        r = self._stack(self.refinement, d1)
 
         if self.dual_pixel_task:
-            return self.output(r + self.skip_conv(x0))
-        return self.output(r) + inp_img
+            out = self.output(_pointwise(self.skip_conv, x0, residual=r))
+        else:
+            out = self.output(r) + inp_img
+        return out.contiguous()  # the usual NCHW layout for callers
 
 
 if __name__ == 'basicsr.models.archs.restormer_arch':
