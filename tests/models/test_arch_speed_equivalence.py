@@ -7,22 +7,14 @@ checkpointing, FLOP counting on the meta device, and ``torch.compile``.
 """
 from __future__ import annotations
 
-import importlib.util
-import os
 from typing import Dict, List
 
 import pytest
 import torch
+from reference_restormer import ReferenceRestormer  # scripts/ (on sys.path: conftest)
 from torch.utils.flop_counter import FlopCounterMode
 
 from basicsr.models.archs.restormer_arch import Restormer
-
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_spec = importlib.util.spec_from_file_location('reference_restormer',
-                                               os.path.join(REPO_ROOT, 'scripts', 'reference_restormer.py'))
-reference_restormer = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(reference_restormer)
-ReferenceRestormer = reference_restormer.ReferenceRestormer
 
 TINY = dict(dim=16, num_blocks=[1, 1, 1, 1], num_refinement_blocks=1, heads=[1, 2, 2, 4])
 CONFIGS: Dict[str, Dict] = {
