@@ -186,6 +186,9 @@ ROOT = Section({
         'compile': Field(('bool', 'str'), False, "torch.compile the network: true (inductor) or a backend name "
                          "(e.g. 'aot_eager' to check graph capture without code generation)"),
         'channels_last': Field('bool', False, 'channels-last memory format'),
+        'activation_checkpointing': Field(('bool', 'str'), False, "recompute activations in the backward pass to "
+                                          "save memory: 'block' (true: each transformer block) or 'level' "
+                                          '(each stack of blocks)', choices=(False, True, 'block', 'level')),
         'grad_accum': Field(('int', 'str'), 1, "micro-batches per optimizer step; 'auto' reproduces the recipe's "
                             'global batch (global_batch_sizes, else mini_batch_sizes x num_gpu) with the GPUs at hand'),
         'global_batch_sizes': Field('list[int]', None, "global batch per progressive stage for grad_accum: auto "

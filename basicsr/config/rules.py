@@ -63,6 +63,10 @@ def _check_training(opt: Mapping[str, Any]) -> None:
     accum = train.get('grad_accum', 1)
     if isinstance(accum, str) and accum != 'auto' or isinstance(accum, int) and accum < 1:
         raise OptionError(f"train.grad_accum must be a positive integer or 'auto', got {accum!r}.")
+    if train.get('activation_checkpointing'):
+        net_cls = ARCH_REGISTRY.get(opt['network_g']['type'])
+        if not hasattr(net_cls, 'set_activation_checkpointing'):
+            raise OptionError(f'train.activation_checkpointing: {net_cls.__name__} does not support it.')
     if opt.get('is_train') and train.get('optim_g') is None:
         raise OptionError("Training needs 'train.optim_g' (e.g. {type: AdamW, lr: 3e-4}).")
     if train.get('pixel_opt'):

@@ -62,6 +62,9 @@ class ImageCleanModel:
     # ------------------------------------------------------------------ set-up
     def _init_training(self, train_opt: Dict[str, Any], distributed: bool) -> None:
         self.net_g.train()
+        checkpointing = train_opt.get('activation_checkpointing')
+        if checkpointing:
+            self.net_g.set_activation_checkpointing('block' if checkpointing is True else checkpointing)
         decay = train_opt.get('ema_decay') or 0.0
         if decay > 0:
             self.net_g_ema = ModelEMA(self.net_g, decay)

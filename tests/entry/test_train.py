@@ -114,6 +114,7 @@ def test_gradient_accumulation_equals_big_batch(tmp_path, write_options):
     dict(train__amp='fp16'),
     dict(train__channels_last=True, train__ema_decay=0.9),
     dict(train__compile='aot_eager'),
+    dict(train__activation_checkpointing='block', train__compile='aot_eager'),
     dict(datasets__train__progressive_mode='official'),
 ])
 def test_training_options_run_on_cpu(tmp_path, extra, write_options):
@@ -121,6 +122,8 @@ def test_training_options_run_on_cpu(tmp_path, extra, write_options):
                   datasets__train__gt_size=16, train__scheduler={'type': 'CosineAnnealingRestartLR', 'periods': [2]})
     out = main(['-opt', write_options(tmp_path, total_iter=2, name='opt', with_val=False, **stages, **extra)])
     assert len(out['losses']) == 2 and np.all(np.isfinite(out['losses']))
+    saved = weights(out['experiments_root'])
+    assert not any(k.startswith(('_orig_mod.', 'module.')) for k in saved)  # loads anywhere, compiled or not
     if 'train__ema_decay' in extra:
         ema, raw = weights(out['experiments_root'], key='params_ema'), weights(out['experiments_root'])
         assert max_diff(ema, raw) > 0  # EMA weights are saved separately

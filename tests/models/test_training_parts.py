@@ -76,3 +76,22 @@ def test_non_finite_loss_is_counted_on_the_device_and_reported(tmp_path, write_o
     with pytest.raises(FloatingPointError, match=r'non-finite \(1 step\(s\) up to iteration 2\)'):
         model.check_finite(2)
     model.check_finite(3)  # the count restarts after a report
+
+
+def test_activation_checkpointing_option_gives_the_same_step(tmp_path, write_options):
+    from basicsr.config import parse
+    from basicsr.models import build_model
+    path = write_options(tmp_path, total_iter=2, with_val=False)
+    batch = {'lq': torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(1)),
+             'gt': torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(2))}
+    weights = {}
+    for mode in (False, 'block', 'level'):
+        opt = parse(path, overrides=[f'train.activation_checkpointing={mode}', 'train.mixing_augs.mixup=false'],
+                    root_path=str(tmp_path))
+        torch.manual_seed(0)
+        model = build_model(opt, torch.device('cpu'))
+        assert model.net_g.activation_checkpointing == (mode or None)
+        model.optimize_parameters([batch], np.random.default_rng(0))
+        weights[mode] = {k: v.clone() for k, v in model.net_g.state_dict().items()}
+    for mode in ('block', 'level'):
+        assert max((weights[mode][k] - weights[False][k]).abs().max().item() for k in weights[False]) < 1e-6
