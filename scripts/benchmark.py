@@ -1,8 +1,11 @@
-"""The project's benchmarks for its hot paths.
+"""The project's benchmarks for its hot paths (one command, several views).
 
+    python scripts/benchmark.py table       [--device cuda --json out.json]   # the whole table (benchmark_table.py)
+    python scripts/benchmark.py arch        [--what train infer --threads 1 2] # CPU eager vs official, interleaved
+    python scripts/benchmark.py memory      [--size 128 --batch 1]            # activation checkpointing memory
     python scripts/benchmark.py loader      [--workers 2 --stages 1 6 --iters 30]   # stage-aware vs official loader
     python scripts/benchmark.py train_step  [--dim 48 --patch 128 --batch 2 --amp bf16 --channels_last]
-    python scripts/benchmark.py inference   [...]   # tiled inference: see scripts/benchmark_inference.py
+    python scripts/benchmark.py inference   [...]   # tiled inference memory: see scripts/benchmark_inference.py
 
 ``loader`` builds a paired data set of 512x512 PNG patches (real photos from scikit-image, the
 size of the GoPro/SIDD/DFWB training patches) in a temporary folder and times the training
@@ -165,16 +168,28 @@ def build_parser() -> argparse.ArgumentParser:
     ts.add_argument('--compile', action='store_true')
     ts.add_argument('--iters', type=int, default=10)
     ts.add_argument('--warmup', type=int, default=3)
+    sub.add_parser('table', help='the full table: train step per stage and inference per size, for every '
+                   'precision x eager/compiled x checkpointing, vs the official computation (benchmark_table.py)',
+                   add_help=False)
+    sub.add_parser('arch', help='interleaved CPU eager timing vs the official computation (bench_arch.py)',
+                   add_help=False)
+    sub.add_parser('memory', help='peak memory of a training step with and without activation checkpointing '
+                   '(checkpoint_memory.py)', add_help=False)
     sub.add_parser('inference', help='tiled inference (arguments of scripts/benchmark_inference.py)', add_help=False)
     p.add_argument('--json', help='write the results to this file')
     return p
 
 
+#: sub-commands implemented by the benchmark modules next to this script
+DELEGATED = {'table': 'benchmark_table', 'arch': 'bench_arch', 'memory': 'checkpoint_memory',
+             'inference': 'benchmark_inference'}
+
+
 def main(argv: Optional[Sequence[str]] = None) -> Any:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == 'inference':
-        from benchmark_inference import main as inference_main  # noqa: E402  (same folder)
-        return inference_main(argv[1:])
+    if argv and argv[0] in DELEGATED:
+        import importlib
+        return importlib.import_module(DELEGATED[argv[0]]).main(argv[1:])
     args = build_parser().parse_args(argv)
     out = bench_loader(args) if args.cmd == 'loader' else bench_train_step(args)
     if args.json:

@@ -18,3 +18,20 @@ def test_train_step_benchmark():
     row = benchmark.main(['train_step', '--device', 'cpu', '--dim', '8', '--num_blocks', '1', '1', '1', '1',
                           '--refinement', '1', '--batch', '1', '--patch', '16', '--iters', '1', '--warmup', '1'])
     assert row['ms_per_iter'] > 0 and row['samples_per_s'] > 0
+
+
+def test_table_benchmark_rows(tmp_path):
+    out = benchmark.main(['table', '--device', 'cpu', '--stages', '1', '--precisions', 'fp32', 'bf16',
+                          '--checkpointing', 'off', 'block', '--inference', '256', '--reps', '1', '--warmup', '1',
+                          '--dim', '8', '--num_blocks', '1', '1', '1', '1', '--refinement', '1', '--patch_scale',
+                          '0.25', '--matmul_size', '256', '--json', str(tmp_path / 't.json')])
+    train = out['train']
+    assert [(r['net'], r['precision'], r['checkpointing']) for r in train] == [
+        ('reference', 'fp32', 'off'), ('project', 'fp32', 'off'), ('project', 'fp32', 'block'),
+        ('project', 'bf16', 'off'), ('project', 'bf16', 'block')]
+    assert all(r['size'] == '32x32' and r['batch'] == 8 and r['ms'] > 0 and r['gflops'] > 0 for r in train)
+    assert train[1]['speedup_vs_reference'] > 0 and train[0]['speedup_vs_reference'] == 1.0
+    assert [r['net'] for r in out['inference']] == ['reference', 'project', 'project']
+    assert set(out['matmul_gflops']) == {'fp32', 'bf16'}
+    import json
+    assert json.load(open(tmp_path / 't.json'))['train'][2]['checkpointing'] == 'block'
