@@ -8,12 +8,14 @@ computation (``reference_restormer.py``) in the same run.
 
 Training rows: forward + L1 loss + backward + AdamW of the default Restormer at the official per-GPU
 batch and patch of each stage (8x128, 5x160, 4x192, 2x256, 1x320, 1x384): median time, samples/s,
-Mpixel/s, peak memory (CUDA: ``max_memory_allocated``; CPU: the growth of the process's peak resident
-memory during the timed steps, via ``/proc/self/clear_refs``), achieved GFLOP/s (3x the forward FLOPs of
-the official computation) and the speed-up over the official computation (eager, fp32) at the same
-stage.  Inference rows: batch 1 at 256x256 and 512x512 (whole) and 1920x1080 / 3840x2160 (tiled 512/32
-through ``basicsr.utils.inference.restore``).  The first line reports a large matmul's GFLOP/s on the same
-device and dtype: the distance to the hardware limit.  Compiled rows report the compile time.
+Mpixel/s, peak memory, achieved GFLOP/s (3x the forward FLOPs of the official computation) and the
+speed-up over the official computation (eager, fp32) at the same stage.  Peak memory counts weights,
+gradients, AdamW state and activations: on CUDA ``max_memory_allocated``; on the CPU the process's peak
+resident memory during the timed steps above its size before the row's network was built (via
+``/proc/self/clear_refs``; memory the allocator keeps from earlier rows can make later CPU peaks look
+smaller).  Inference rows: batch 1 at 256x256 and 512x512 (whole) and 1920x1080 / 3840x2160 (tiled
+512/32 through ``basicsr.utils.inference.restore``).  The first line reports a large matmul's GFLOP/s on
+the same device and dtype: the distance to the hardware limit.  Compiled rows report the compile time.
 """
 from __future__ import annotations
 
@@ -54,32 +56,42 @@ def _rss_kb(field: str) -> int:
         return int(next(line for line in f if line.startswith(field + ':')).split()[1])
 
 
-class PeakMemory:
-    """Peak memory used by the code inside the block (bytes): CUDA allocations, or host RSS growth."""
+def host_rss() -> Optional[int]:
+    """Resident memory of this process in bytes (Linux), the baseline of a CPU row's peak."""
+    try:
+        return _rss_kb('VmRSS') * 1024
+    except (OSError, StopIteration):
+        return None
 
-    def __init__(self, device: torch.device) -> None:
-        self.device, self.bytes = device, float('nan')
+
+class PeakMemory:
+    """Peak memory of a step (bytes): on CUDA the peak of the allocations (weights, gradients, optimizer
+    state and activations, all live); on the CPU the peak resident memory above ``host_base`` (taken
+    before the network was built, so it counts the same things)."""
+
+    def __init__(self, device: torch.device, host_base: Optional[int] = None) -> None:
+        self.device, self.host_base, self.bytes = device, host_base, float('nan')
 
     def __enter__(self) -> 'PeakMemory':
         if self.device.type == 'cuda':
             torch.cuda.reset_peak_memory_stats(self.device)
-        else:
+        elif self.host_base is not None:
             try:
                 with open('/proc/self/clear_refs', 'w') as f:
                     f.write('5')  # resets VmHWM to the current RSS (Linux)
-                self._base = _rss_kb('VmRSS')
             except OSError:
-                self._base = None
+                self.host_base = None
         return self
 
     def __exit__(self, *exc: Any) -> None:
         if self.device.type == 'cuda':
             self.bytes = float(torch.cuda.max_memory_allocated(self.device))
-        elif self._base is not None:
-            self.bytes = float((_rss_kb('VmHWM') - self._base) * 1024)
+        elif self.host_base is not None:
+            self.bytes = float(_rss_kb('VmHWM') * 1024 - self.host_base)
 
 
-def timed(step: Callable[[], None], device: torch.device, reps: int, warmup: int) -> Dict[str, float]:
+def timed(step: Callable[[], None], device: torch.device, reps: int, warmup: int,
+          host_base: Optional[int] = None) -> Dict[str, float]:
     """Median seconds of ``step`` over ``reps`` runs after ``warmup`` (the first run's time is reported as the
     first-call cost, i.e. the compile time of a compiled step)."""
     t = time.perf_counter()
@@ -90,7 +102,7 @@ def timed(step: Callable[[], None], device: torch.device, reps: int, warmup: int
         step()
     _sync(device)
     times = []
-    with PeakMemory(device) as mem:
+    with PeakMemory(device, host_base) as mem:
         for _ in range(reps):
             t = time.perf_counter()
             step()
@@ -173,37 +185,43 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
         flops = 3 * forward_flops(net_kwargs, (batch, 3, patch, patch))
         ref = None
         if args.reference:
+            base = host_rss()
             ref = timed(train_step(_network(True, net_kwargs, device, None), batch, patch, device, 'fp32', False),
-                        device, args.reps, args.warmup)
+                        device, args.reps, args.warmup, base)
             result['train'].append(_row('train', stage, batch, f'{patch}x{patch}', patch * patch, 'fp32', False, None,
                                         ref, flops, ref, True))
         for precision in args.precisions:
             for compile_net in args.compile:
                 for ckpt in args.checkpointing:
+                    base = host_rss()
                     net = _network(False, net_kwargs, device, ckpt)
                     m = timed(train_step(net, batch, patch, device, precision, compile_net), device, args.reps,
-                              args.warmup)
+                              args.warmup, base)
                     result['train'].append(_row('train', stage, batch, f'{patch}x{patch}', patch * patch, precision,
                                                 compile_net, ckpt, m, flops, ref))
                     del net
                     if device.type == 'cuda':
                         torch.cuda.empty_cache()
     for name in args.inference:
+        if name == 'none':
+            continue
         height, width, tile = INFERENCE[name]
         if device.type == 'cpu' and tile:
             tile = 256
         flops = forward_flops(net_kwargs, (1, 3, height, width))
         ref = None
         if args.reference and tile is None:
+            base = host_rss()
             ref = timed(infer_step(_network(True, net_kwargs, device, None), (height, width), tile, device, 'fp32',
-                                   False), device, args.reps, args.warmup)
+                                   False), device, args.reps, args.warmup, base)
             result['inference'].append(_row('infer', name, 1, f'{width}x{height}', height * width, 'fp32', False,
                                             None, ref, flops, ref, True))
         for precision in args.precisions:
             for compile_net in args.compile:
+                base = host_rss()
                 net = _network(False, net_kwargs, device, None)
                 m = timed(infer_step(net, (height, width), tile, device, precision, compile_net), device, args.reps,
-                          args.warmup)
+                          args.warmup, base)
                 label = f'{width}x{height}' + (f' tile {tile}' if tile else '')
                 result['inference'].append(_row('infer', name, 1, label, height * width, precision, compile_net, None,
                                                 m, flops, ref))
@@ -240,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--compile', nargs='+', choices=['off', 'on'], default=None,
                    help='eager and/or torch.compile (default: both on CUDA, off on the CPU)')
     p.add_argument('--checkpointing', nargs='+', choices=['off', 'block', 'level'], default=['off', 'block'])
-    p.add_argument('--inference', nargs='+', choices=sorted(INFERENCE), default=None,
+    p.add_argument('--inference', nargs='+', choices=sorted(INFERENCE) + ['none'], default=None,
                    help='default: all on CUDA, 256 on the CPU')
     p.add_argument('--no_reference', dest='reference', action='store_false',
                    help='skip the official computation (the speed-up column stays empty)')
