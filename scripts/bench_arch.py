@@ -4,6 +4,8 @@
                                                        # (~15 min on 2 cores: a 256x256 official forward
                                                        # takes ~19 s on 1 thread; --what train: ~3 min)
     python scripts/bench_arch.py --threads 1 --what infer --pairs 10 --size 128
+    python scripts/bench_arch.py --threads 2 --compile  # inductor-compiled project vs eager official
+                                                        # (compiles take ~3 min (infer) / ~8 min (train))
 
 Both networks get the same weights.  Timings are interleaved pairs (baseline, candidate, baseline,
 candidate, ...) so that load from other processes on the machine hits both sides alike; the report
@@ -68,15 +70,16 @@ def matmul_gflops(n: int = 2048, reps: int = 5) -> float:
     return 2 * n ** 3 / statistics.median(times) / 1e9
 
 
-def make_step(net: nn.Module, what: str, shape: tuple) -> Callable[[], None]:
+def make_step(net: nn.Module, what: str, shape: tuple, compile_net: bool = False) -> Callable[[], None]:
     g = torch.Generator().manual_seed(0)
     x = torch.rand(shape, generator=g)
+    model = torch.compile(net, dynamic=False) if compile_net else net  # the optimizer keeps the plain parameters
     if what == 'infer':
         net.eval()
 
         def step() -> None:
             with torch.inference_mode():
-                net(x)
+                model(x)
         return step
     net.train()
     target = torch.rand(shape, generator=g)
@@ -84,7 +87,7 @@ def make_step(net: nn.Module, what: str, shape: tuple) -> Callable[[], None]:
 
     def step() -> None:
         opt.zero_grad(set_to_none=True)
-        nn.functional.l1_loss(net(x), target).backward()
+        nn.functional.l1_loss(model(x), target).backward()
         opt.step()
     return step
 
@@ -107,7 +110,8 @@ def run(args: argparse.Namespace) -> List[Dict]:
             cand = cand_cls()
             base = base_cls()
             base.load_state_dict(cand.state_dict(), strict=True)
-            steps = {'base': make_step(base, what, shape), 'cand': make_step(cand, what, shape)}
+            steps = {'base': make_step(base, what, shape), 'cand': make_step(cand, what, shape, args.compile)}
+            first_call_s = timed(steps['cand'])  # with --compile: the compile time
             for _ in range(args.warmup):
                 steps['base']()
                 steps['cand']()
@@ -119,7 +123,8 @@ def run(args: argparse.Namespace) -> List[Dict]:
                        base_ms=statistics.median(b for b, _ in pairs) * 1e3,
                        cand_ms=statistics.median(c for _, c in pairs) * 1e3,
                        ratio_median=statistics.median(ratios), ratio_min=min(ratios), ratio_max=max(ratios),
-                       ratios=ratios, gflop=flops / 1e9, matmul_gflops=matmul_gflops())
+                       ratios=ratios, gflop=flops / 1e9, matmul_gflops=matmul_gflops(), compiled=args.compile,
+                       first_call_s=first_call_s)
             res['base_gflops'] = flops / 1e9 / (res['base_ms'] / 1e3)
             res['cand_gflops'] = flops / 1e9 / (res['cand_ms'] / 1e3)
             print(f"{what:5s} threads={threads} {'x'.join(map(str, shape))}: {args.baseline} {res['base_ms']:.0f} ms, "
@@ -127,7 +132,8 @@ def run(args: argparse.Namespace) -> List[Dict]:
                   f"(min {res['ratio_min']:.3f}, max {res['ratio_max']:.3f}, {args.pairs} pairs)\n"
                   f"      per pair: {' '.join(f'{r:.3f}' for r in ratios)}\n"
                   f"      {res['gflop']:.1f} GFLOP/step: {res['base_gflops']:.1f} vs {res['cand_gflops']:.1f} GFLOP/s; "
-                  f"2048^2 fp32 matmul {res['matmul_gflops']:.1f} GFLOP/s", flush=True)
+                  f"2048^2 fp32 matmul {res['matmul_gflops']:.1f} GFLOP/s"
+                  + (f"; compile (first call) {first_call_s:.0f} s" if args.compile else ''), flush=True)
             results.append(res)
     return results
 
@@ -141,6 +147,8 @@ def main(argv=None) -> int:
     p.add_argument('--size', type=int, default=256, help='inference image size')
     p.add_argument('--baseline', default='ref')
     p.add_argument('--candidate', default='project')
+    p.add_argument('--compile', action='store_true',
+                   help='torch.compile (inductor) the candidate; the first call (compile time) is reported')
     run(p.parse_args(argv))
     return 0
 

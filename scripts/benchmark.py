@@ -105,7 +105,7 @@ def bench_loader(args: argparse.Namespace) -> List[Dict[str, Any]]:
 
 def bench_train_step(args: argparse.Namespace) -> Dict[str, Any]:
     from basicsr.models.archs.restormer_arch import Restormer
-    from basicsr.utils.device import autocast_context
+    from basicsr.utils.device import autocast_context, compile_network
 
     device = torch.device(args.device)
     torch.manual_seed(0)
@@ -113,7 +113,7 @@ def bench_train_step(args: argparse.Namespace) -> Dict[str, Any]:
     fmt = torch.channels_last if args.channels_last else torch.contiguous_format
     net = net.to(memory_format=fmt)
     if args.compile:
-        net = torch.compile(net)
+        net = compile_network(net)
     opt = torch.optim.AdamW(net.parameters(), lr=3e-4)
     x = torch.rand(args.batch, 3, args.patch, args.patch, device=device).contiguous(memory_format=fmt)
     y = torch.rand_like(x)

@@ -12,14 +12,17 @@ Mpixel/s, peak memory, achieved GFLOP/s (3x the forward FLOPs of the official co
 speed-up over the official computation (eager, fp32) at the same stage.  Peak memory counts weights,
 gradients, AdamW state and activations: on CUDA ``max_memory_allocated``; on the CPU the process's peak
 resident memory during the timed steps above its size before the row's network was built (via
-``/proc/self/clear_refs``; memory the allocator keeps from earlier rows can make later CPU peaks look
-smaller).  Inference rows: batch 1 at 256x256 and 512x512 (whole) and 1920x1080 / 3840x2160 (tiled
-512/32 through ``basicsr.utils.inference.restore``).  The first line reports a large matmul's GFLOP/s on
+``/proc/self/clear_refs``, after handing the memory freed by earlier rows back to the kernel with glibc's
+``malloc_trim``; elsewhere memory the allocator keeps can make later CPU peaks look smaller).  Inference
+rows: batch 1 at 256x256 and 512x512 (whole) and 1920x1080 / 3840x2160 (tiled 512/32 through
+``basicsr.utils.inference.restore``).  The first line reports a large matmul's GFLOP/s on
 the same device and dtype: the distance to the hardware limit.  Compiled rows report the compile time.
 """
 from __future__ import annotations
 
 import argparse
+import ctypes
+import gc
 import json
 import os
 import statistics
@@ -37,7 +40,7 @@ import torch.nn.functional as F  # noqa: E402
 from reference_restormer import ReferenceRestormer  # noqa: E402
 
 from basicsr.models.archs import Restormer  # noqa: E402
-from basicsr.utils.device import AMP_DTYPES, autocast_context  # noqa: E402
+from basicsr.utils.device import AMP_DTYPES, autocast_context, compile_network  # noqa: E402
 from basicsr.utils.inference import restore  # noqa: E402
 
 #: the official per-GPU progressive schedule: (stage, batch, patch)
@@ -56,8 +59,19 @@ def _rss_kb(field: str) -> int:
         return int(next(line for line in f if line.startswith(field + ':')).split()[1])
 
 
+def _return_freed_memory_to_os() -> None:
+    """Hand the heap pages that earlier rows freed back to the kernel (glibc keeps them resident otherwise,
+    and a later row's peak would hide below them)."""
+    gc.collect()
+    try:
+        ctypes.CDLL('libc.so.6').malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the docstring's caveat applies
+        pass
+
+
 def host_rss() -> Optional[int]:
     """Resident memory of this process in bytes (Linux), the baseline of a CPU row's peak."""
+    _return_freed_memory_to_os()
     try:
         return _rss_kb('VmRSS') * 1024
     except (OSError, StopIteration):
@@ -138,7 +152,7 @@ def _network(reference: bool, net_kwargs: Dict[str, Any], device: torch.device, 
 def train_step(net: torch.nn.Module, batch: int, patch: int, device: torch.device, precision: str,
                compile_net: bool) -> Callable[[], None]:
     net.train()
-    model = torch.compile(net) if compile_net else net
+    model = compile_network(net) if compile_net else net
     opt = torch.optim.AdamW(net.parameters(), lr=1e-4)
     scaler = torch.amp.GradScaler(device.type, enabled=precision == 'fp16')
     g = torch.Generator(device=device).manual_seed(0)
@@ -159,7 +173,7 @@ def train_step(net: torch.nn.Module, batch: int, patch: int, device: torch.devic
 def infer_step(net: torch.nn.Module, size: tuple, tile: Optional[int], device: torch.device, precision: str,
                compile_net: bool) -> Callable[[], None]:
     net.eval()
-    model = torch.compile(net) if compile_net else net
+    model = compile_network(net) if compile_net else net
     x = torch.rand(1, 3, *size, device=device)
     amp = None if precision == 'fp32' else precision
     return lambda: restore(model, x, tile=tile, tile_overlap=32, tile_batch=1, amp=amp, compute_device=device)
@@ -242,7 +256,7 @@ def _row(kind: str, stage: Any, batch: int, size: str, pixels: int, precision: s
     ratio = f"{row['speedup_vs_reference']:.2f}x" if row['speedup_vs_reference'] else '-'
     print(f"{kind:5s} {str(stage):5s} {batch} x {size:17s} {row['net']:9s} {precision:4s} "
           f"{'compiled' if compiled else 'eager':8s} ckpt {row['checkpointing']:5s} {row['ms']:9.1f} ms "
-          f"{row['samples_per_s']:8.2f} samples/s {row['mpix_per_s']:7.2f} Mpix/s "
+          f"{row['samples_per_s']:8.2f} samples/s {row['mpix_per_s']:7.3g} Mpix/s "
           f"{row['peak_mem_mb']:8.0f} MB {row['gflops']:7.1f} GFLOP/s  vs reference {ratio}"
           + (f"  (first call {m['first_s']:.1f} s)" if compiled else ''), flush=True)
     return row

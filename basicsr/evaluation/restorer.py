@@ -26,7 +26,7 @@ import torch.nn as nn
 
 from basicsr.evaluation.tasks import TaskSpec, get_task, network_options
 from basicsr.models.archs import build_network
-from basicsr.utils.device import select_device
+from basicsr.utils.device import compile_network, select_device
 from basicsr.utils.errors import DataMismatchError, MissingInputError, OptionError
 from basicsr.utils.file_util import require_file
 from basicsr.utils.img_util import imread_rgb, imwrite
@@ -101,8 +101,7 @@ class Restorer:
             raise OptionError(f"tile must be 'auto', None or a positive multiple of 8, got {tile!r}")
         self.device = device if isinstance(device, torch.device) else select_device(device)
         self.module = net.eval().to(self.device)
-        self.net = (torch.compile(self.module, backend=compile if isinstance(compile, str) else 'inductor')
-                    if compile else self.module)
+        self.net = compile_network(self.module, compile) if compile else self.module
         self.network_opt = dict(network_opt)
         self.amp, self.tile, self.tile_overlap, self.tile_batch = amp, tile, tile_overlap, tile_batch
         self.blend, self.self_ensemble, self.name = blend, self_ensemble, name

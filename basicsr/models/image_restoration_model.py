@@ -20,7 +20,7 @@ from basicsr.models.archs import build_network
 from basicsr.models.ema import ModelEMA
 from basicsr.models.mixup import MixingAugment
 from basicsr.utils.checkpoint import load_network, save_network
-from basicsr.utils.device import autocast_context
+from basicsr.utils.device import autocast_context, compile_network
 from basicsr.utils.inference import restore
 from basicsr.utils.registry import LOSS_REGISTRY, MODEL_REGISTRY, OPTIMIZER_REGISTRY, SCHEDULER_REGISTRY
 
@@ -76,7 +76,7 @@ class ImageCleanModel:
                 net, device_ids=ids, find_unused_parameters=self.opt.get('find_unused_parameters', False))
         compile_opt = train_opt.get('compile')
         if compile_opt:
-            net = torch.compile(net, backend=compile_opt if isinstance(compile_opt, str) else 'inductor')
+            net = compile_network(net, compile_opt)
         self.net_train = net
         pixel_opt = train_opt.get('pixel_opt') or {'type': 'L1Loss'}
         self.cri_pix = LOSS_REGISTRY.build(pixel_opt).to(self.device)

@@ -47,3 +47,15 @@ def autocast_context(device: torch.device, amp: Union[None, bool, str]) -> conte
     if amp not in AMP_DTYPES:
         raise ValueError(f"amp must be false, 'bf16' or 'fp16', got {amp!r}")
     return torch.autocast(device_type=device.type, dtype=AMP_DTYPES[amp])
+
+
+def compile_network(net: torch.nn.Module, backend: Union[bool, str] = True) -> torch.nn.Module:
+    """``torch.compile`` a network the way training and inference use it: ``True`` means inductor, a string
+    names another backend (e.g. ``'aot_eager'``).
+
+    Shapes are static (``dynamic=False``): each new input size (a progressive stage, a test image of another
+    size) gets its own graph.  With automatic dynamic shapes the second size compiles a symbolic graph, which
+    inductor (torch 2.14) fails to generate for this network's channels-last strides; static graphs are also
+    the faster ones.  After ``torch._dynamo.config.recompile_limit`` sizes (8), further sizes run eagerly.
+    """
+    return torch.compile(net, backend=backend if isinstance(backend, str) else 'inductor', dynamic=False)

@@ -7,6 +7,7 @@ checkpointing, FLOP counting on the meta device, and ``torch.compile``.
 """
 from __future__ import annotations
 
+import shutil
 from typing import Dict, List
 
 import pytest
@@ -163,3 +164,48 @@ def test_torch_compile_aot_eager_matches_eager():
     got = grads(torch.compile(net, backend='aot_eager'), x, with_output=True)  # forward and backward
     for a, b in zip(got, expected):
         assert torch.allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+needs_cxx = pytest.mark.skipif(shutil.which('g++') is None and shutil.which('c++') is None,
+                               reason='inductor on the CPU needs a C++ compiler')
+
+
+@needs_cxx
+def test_torch_compile_inductor_cpu_matches_eager_and_reference():
+    # what `--compile` runs on a CPU: inductor-generated C++ for the whole network (inference: the cheapest
+    # whole-network graph to compile, about a minute on 2 cores)
+    from basicsr.utils.device import compile_network
+    cfg = dict(dim=8, num_blocks=[1, 1, 1, 1], num_refinement_blocks=0, heads=[1, 2, 2, 4])
+    net, ref = pair(cfg)
+    net.eval()
+    ref.eval()
+    torch._dynamo.reset()
+    x = torch.rand(1, 3, 40, 24)
+    with torch.inference_mode():
+        got, eager, expected = compile_network(net)(x), net(x), ref(x)
+    assert torch.allclose(got, eager, rtol=1e-4, atol=1e-5)
+    assert torch.allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+@needs_cxx
+def test_inductor_training_graph_survives_a_new_input_size():
+    # A progressive stage change feeds the compiled network a new patch size. With torch.compile's automatic
+    # dynamic shapes the second size compiles a symbolic training graph, and inductor (torch 2.14) fails on the
+    # channels-last strides ("cannot determine truth value of Relational"); compile_network compiles static
+    # graphs. One transformer block keeps the compile short; its gradients must equal eager ones.
+    from basicsr.models.archs.restormer_arch import TransformerBlock
+    from basicsr.utils.device import compile_network
+    torch.manual_seed(0)
+    block = TransformerBlock(8, 2, 2.66, False, 'WithBias')
+    torch._dynamo.reset()
+    compiled = compile_network(block)
+    for shape in [(2, 8, 16, 16), (2, 8, 24, 24)]:
+        x = torch.rand(shape).contiguous(memory_format=torch.channels_last)
+        results = []
+        for module in (compiled, block):
+            block.zero_grad()
+            xi = x.clone().requires_grad_()
+            module(xi).square().mean().backward()
+            results.append([xi.grad] + [p.grad.clone() for p in block.parameters()])
+        for a, b in zip(*results):
+            assert torch.allclose(a, b, rtol=1e-4, atol=1e-6)
