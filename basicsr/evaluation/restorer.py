@@ -28,8 +28,8 @@ from basicsr.evaluation.tasks import TaskSpec, get_task, network_options
 from basicsr.models.archs import build_network
 from basicsr.utils.device import compile_network, select_device
 from basicsr.utils.errors import DataMismatchError, MissingInputError, OptionError
-from basicsr.utils.file_util import require_file
-from basicsr.utils.img_util import imread_rgb, imwrite
+from basicsr.utils.file_util import check_outputs_spare_inputs, require_file
+from basicsr.utils.img_util import imread_rgb, imwrite, to_unit_float
 from basicsr.utils.inference import restore
 
 __all__ = ['Restorer', 'bytes_per_pixel', 'auto_tile']
@@ -193,14 +193,10 @@ class Restorer:
             image = np.concatenate([_channels_last(v) for v in image], axis=2)
         img = _channels_last(np.asarray(image))
         dtype = img.dtype
-        if dtype == np.uint8:
-            x = img.astype(np.float32) / 255.0
-        elif dtype == np.uint16:
-            x = img.astype(np.float32) / 65535.0
-        elif np.issubdtype(dtype, np.floating):
-            x = img.astype(np.float32)
-        else:
-            raise DataMismatchError(f'Images must be uint8, uint16 or float in [0, 1], got {dtype}.')
+        try:
+            x = to_unit_float(img).astype(np.float32, copy=False)
+        except TypeError:
+            raise DataMismatchError(f'Images must be uint8, uint16 or float in [0, 1], got {dtype}.') from None
         c = x.shape[2]
         if c == 4 and self.in_channels != 4:
             x = x[..., :3]  # drop alpha
@@ -244,7 +240,9 @@ class Restorer:
                           keep_depth=True)
 
     def restore_file(self, src: str, dst: str) -> np.ndarray:
-        """Read ``src``, restore it, write ``dst`` (PNG keeps 16 bits for 16-bit inputs); returns the result."""
+        """Read ``src``, restore it, write ``dst`` (PNG keeps 16 bits for 16-bit inputs); returns the result.
+        ``dst`` may not be ``src``: the input is never replaced."""
+        check_outputs_spare_inputs([src], [dst], hint='write the result to another file')
         out = self.restore(self.read(src))
         imwrite(np.ascontiguousarray(out[..., ::-1]) if out.ndim == 3 else out, dst)
         return out
