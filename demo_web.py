@@ -167,6 +167,9 @@ class _Handler(BaseHTTPRequestHandler):
             png, name = self.server.restore(model_id, content)
         except UserError as e:
             return self._error(400, str(e))
+        except Exception:  # a bug or out of memory: the page says so, the traceback goes to the server's log
+            logger.exception('web: restoring with %s failed', model_id)
+            return self._error(500, 'The restoration failed; the traceback is in the server log.')
         self._send(200, png, 'image/png', {'X-Restorer': name})
 
 
@@ -222,7 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if bool(args.opt) != bool(args.weights):
+        parser.error('--opt and --weights go together (the option file gives the network, the weights fill it)')
     custom = [(args.opt, args.weights)] if args.opt and args.weights else []
     models = find_models(args.experiment, args.experiments_root, custom, args.set, device=args.device, amp=args.amp)
     server = make_server(models, args.host, args.port)

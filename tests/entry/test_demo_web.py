@@ -76,6 +76,24 @@ def test_http_api_errors_are_messages(setup):
     assert status == 400 and "unknown model 'nope'" in json.loads(body)['error']
 
 
+def test_http_api_failure_is_a_message_and_the_server_keeps_serving(setup, monkeypatch, caplog):
+    def fail(self, image):
+        raise RuntimeError('out of memory')
+    with monkeypatch.context() as m:
+        m.setattr(Restorer, 'restore', fail)
+        status, body, _ = _post(setup['url'] + '/api/restore?model=custom:0', open(setup['upload'], 'rb').read())
+    assert status == 500 and 'server log' in json.loads(body)['error']
+    assert 'out of memory' in caplog.text  # the traceback is logged
+    status, _, _ = _post(setup['url'] + '/api/restore?model=custom:0', open(setup['upload'], 'rb').read())
+    assert status == 200
+
+
+def test_opt_without_weights_is_refused(capsys):
+    with pytest.raises(SystemExit) as exc:
+        demo_web.main(['--opt', OPTION_FILE])
+    assert exc.value.code == 2 and '--opt and --weights go together' in capsys.readouterr().err
+
+
 def _chromium() -> str:
     path = os.environ.get('CHROMIUM') or shutil.which('chromium') or shutil.which('chromium-browser')
     if not path:
