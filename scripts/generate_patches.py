@@ -19,23 +19,9 @@ import sys
 
 import patch_jobs  # sibling module; it also makes the repository importable when basicsr is not installed
 
-from basicsr.data.checks import scan_files  # noqa: E402
+from basicsr.data.checks import scan_paths  # noqa: E402
 from basicsr.data.data_util import paired_paths  # noqa: E402
 from basicsr.utils.file_util import file_stem  # noqa: E402
-
-
-class _Pairs:
-    """What :func:`scan_files` checks: the pairs' paths, read as colour."""
-
-    backend, flag = 'disk', 'color'
-
-    def __init__(self, paths):
-        self.paths = paths
-
-    @staticmethod
-    def _check_same_colour(files):
-        from basicsr.data.base_dataset import ImageDataset
-        ImageDataset._check_same_colour(files)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -59,7 +45,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     pairs = paired_paths({'lq': args.input, 'gt': args.target})  # by name; unpaired files are an error
-    scan_files(_Pairs(pairs), 'your pairs')  # readable, and not gray next to colour
+    scan_paths(pairs, 'your pairs')  # readable, and not gray next to colour
     sources = [(p['lq_path'], p['gt_path']) for p in pairs]
     if args.val >= len(sources):
         raise patch_jobs.SourceLayoutError(f'--val {args.val} leaves no pair for training ({len(sources)} pairs).')

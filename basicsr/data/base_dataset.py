@@ -10,7 +10,7 @@ from torch.utils.data import Dataset
 from basicsr.data.data_util import resolve_path
 from basicsr.data.file_client import FileClient
 from basicsr.data.sample_spec import unpack_item
-from basicsr.utils.errors import DataMismatchError, OptionError
+from basicsr.utils.errors import OptionError
 from basicsr.utils.img_util import check_8bit_reading, imfrombytes, stored_format, to_unit_float
 
 __all__ = ['ImageDataset']
@@ -78,16 +78,6 @@ class ImageDataset(Dataset):
         if stored is not None and img.dtype == np.uint8:
             check_8bit_reading(img, stored[1], path)
         return to_unit_float(img), (stored[0] if stored is not None else None)
-
-    @staticmethod
-    def _check_same_colour(files: Sequence[Tuple[str, Optional[int]]]) -> None:
-        """Refuse a gray image paired with a colour one (reading both as colour would silently replicate the
-        gray one, teaching the network to desaturate)."""
-        kinds = {'gray' if c <= 2 else 'colour' for _, c in files if c is not None}
-        if len(kinds) > 1:
-            detail = ', '.join(f"'{p}' ({'gray' if c <= 2 else 'colour'})" for p, c in files if c is not None)
-            raise DataMismatchError(f'Paired images mix gray and colour: {detail}. Convert them to the same kind '
-                                    "(or read both as gray with the dataset option color: gray).")
 
     def _unpack(self, item: Any):
         return unpack_item(item, self.gt_size)

@@ -8,7 +8,7 @@
 """
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence
+from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -18,7 +18,7 @@ from basicsr.data.sample_spec import SampleSpec
 from basicsr.utils.errors import DataMismatchError, ImageReadError
 from basicsr.utils.img_util import stored_format
 
-__all__ = ['scan_files', 'check_samples']
+__all__ = ['scan_files', 'scan_paths', 'check_same_colour', 'check_samples']
 
 _HEADER_BYTES = 4096  # PNG headers take 33 bytes; JPEG/TIFF headers are usually within the first few KB
 
@@ -34,24 +34,39 @@ def _header(path: str) -> Optional[tuple]:
     return stored_format(head)
 
 
-def scan_files(dataset: Any, name: str, progress: bool = True) -> int:
-    """Read the header of every file of a disk-backed dataset; returns the number of files checked.
+def check_same_colour(files: Sequence[Tuple[str, Optional[int]]]) -> None:
+    """Refuse a gray image paired with a colour one (``files``: (path, channels stored)); reading both as colour
+    would silently replicate the gray one, teaching the network to desaturate."""
+    kinds = {'gray' if c <= 2 else 'colour' for _, c in files if c is not None}
+    if len(kinds) > 1:
+        detail = ', '.join(f"'{p}' ({'gray' if c <= 2 else 'colour'})" for p, c in files if c is not None)
+        raise DataMismatchError(f'Paired images mix gray and colour: {detail}. Convert them to the same kind '
+                                "(or read both as gray with the dataset option color: gray).")
+
+
+def scan_paths(paths: Sequence[Mapping[str, str]], name: str, colour: bool = True, progress: bool = True) -> int:
+    """Read the header of every file of ``paths`` (one mapping per sample, files under keys ending in
+    ``_path``); returns the number of files checked.
 
     Raises:
         ImageReadError: a file is missing, unreadable or empty.
-        DataMismatchError: a pair mixes a gray and a colour image (when the dataset reads colour).
+        DataMismatchError: a pair mixes a gray and a colour image (when ``colour``).
     """
-    if getattr(dataset, 'backend', 'disk') != 'disk' or not getattr(dataset, 'paths', None):
-        return 0
-    colour = getattr(dataset, 'flag', 'color') == 'color'
     checked = 0
-    for entry in tqdm(dataset.paths, desc=f'check {name}', unit='file', leave=False,
-                      disable=not progress or len(dataset.paths) < 1000):
+    for entry in tqdm(paths, desc=f'check {name}', unit='file', leave=False,
+                      disable=not progress or len(paths) < 1000):
         files = [(p, _header(p)) for key, p in sorted(entry.items()) if key.endswith('_path')]
         checked += len(files)
         if colour and len(files) > 1:
-            dataset._check_same_colour([(p, f[0]) for p, f in files if f is not None])
+            check_same_colour([(p, f[0]) for p, f in files if f is not None])
     return checked
+
+
+def scan_files(dataset: Any, name: str, progress: bool = True) -> int:
+    """:func:`scan_paths` over a disk-backed dataset of this package (LMDB sets are skipped: 0)."""
+    if getattr(dataset, 'backend', 'disk') != 'disk' or not getattr(dataset, 'paths', None):
+        return 0
+    return scan_paths(dataset.paths, name, getattr(dataset, 'flag', 'color') == 'color', progress)
 
 
 def _spread(n: int, limit: Optional[int]) -> Sequence[int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Dict
 
 from basicsr.data.base_dataset import ImageDataset
+from basicsr.data.checks import check_same_colour
 from basicsr.data.data_util import paired_paths
 from basicsr.data.transforms import crop_augment
 from basicsr.utils.errors import DataMismatchError
@@ -44,7 +45,7 @@ class Dataset_PairedImage(ImageDataset):
         img_gt, gt_ch = self._read(paths['gt_path'], 'gt', self.flag)
         img_lq, lq_ch = self._read(paths['lq_path'], 'lq', self.flag)
         if self.flag == 'color':
-            self._check_same_colour([(paths['lq_path'], lq_ch), (paths['gt_path'], gt_ch)])
+            check_same_colour([(paths['lq_path'], lq_ch), (paths['gt_path'], gt_ch)])
         if self.is_train:
             img_lq, img_gt = crop_augment([img_lq, img_gt], self.gt_size, patch_size, rng, self.geometric_augs,
                                           [paths['lq_path'], paths['gt_path']])
