@@ -26,12 +26,14 @@ import argparse
 import os
 import runpy
 import statistics
-import sys
 import time
 from typing import Callable, Dict, List
 
 import torch
 import torch.nn as nn
+from benchmark_table import forward_flops, matmul_gflops  # sibling module (puts the repository on sys.path)
+
+from basicsr.utils.device import compile_network
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -43,37 +45,17 @@ def network_class(spec: str) -> type:
     return runpy.run_path(path)['Restormer']
 
 
-def count_flops(what: str, shape: tuple) -> int:
-    """FLOPs of the official computation for one step, counted on meta tensors.
-
-    ``infer``: one forward.  ``train``: 3x the forward (the backward of each convolution/matmul is two
-    of them); the counter's own ``convolution_backward`` formula ignores ``groups`` and would count
-    the depth-wise backward 64-2042x too high.
-    """
-    from torch.utils.flop_counter import FlopCounterMode
-    with torch.device('meta'):
-        net = network_class('ref')()
-        x = torch.empty(shape)
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        net(x)
-    return counter.get_total_flops() * (3 if what == 'train' else 1)
-
-
-def matmul_gflops(n: int = 2048, reps: int = 5) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        a @ b
-        times.append(time.perf_counter() - t)
-    return 2 * n ** 3 / statistics.median(times) / 1e9
+def count_flops(what: str, shape: tuple) -> float:
+    """FLOPs of the official computation for one step: ``infer`` one forward, ``train`` 3x the forward (the
+    backward of each convolution/matmul is two of them; the counter's own ``convolution_backward`` formula
+    ignores ``groups`` and would count the depth-wise backward 64-2042x too high)."""
+    return forward_flops({}, shape) * (3 if what == 'train' else 1)
 
 
 def make_step(net: nn.Module, what: str, shape: tuple, compile_net: bool = False) -> Callable[[], None]:
     g = torch.Generator().manual_seed(0)
     x = torch.rand(shape, generator=g)
-    model = torch.compile(net, dynamic=False) if compile_net else net  # the optimizer keeps the plain parameters
+    model = compile_network(net) if compile_net else net  # the optimizer keeps the plain parameters
     if what == 'infer':
         net.eval()
 
@@ -123,8 +105,8 @@ def run(args: argparse.Namespace) -> List[Dict]:
                        base_ms=statistics.median(b for b, _ in pairs) * 1e3,
                        cand_ms=statistics.median(c for _, c in pairs) * 1e3,
                        ratio_median=statistics.median(ratios), ratio_min=min(ratios), ratio_max=max(ratios),
-                       ratios=ratios, gflop=flops / 1e9, matmul_gflops=matmul_gflops(), compiled=args.compile,
-                       first_call_s=first_call_s)
+                       ratios=ratios, gflop=flops / 1e9, compiled=args.compile, first_call_s=first_call_s,
+                       matmul_gflops=matmul_gflops(torch.device('cpu'), torch.float32, 2048))
             res['base_gflops'] = flops / 1e9 / (res['base_ms'] / 1e3)
             res['cand_gflops'] = flops / 1e9 / (res['cand_ms'] / 1e3)
             print(f"{what:5s} threads={threads} {'x'.join(map(str, shape))}: {args.baseline} {res['base_ms']:.0f} ms, "
@@ -138,7 +120,7 @@ def run(args: argparse.Namespace) -> List[Dict]:
     return results
 
 
-def main(argv=None) -> int:
+def main(argv=None) -> List[Dict]:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--what', nargs='+', choices=['train', 'infer'], default=['train', 'infer'])
     p.add_argument('--threads', nargs='+', type=int, default=[1, 2])
@@ -149,9 +131,8 @@ def main(argv=None) -> int:
     p.add_argument('--candidate', default='project')
     p.add_argument('--compile', action='store_true',
                    help='torch.compile (inductor) the candidate; the first call (compile time) is reported')
-    run(p.parse_args(argv))
-    return 0
+    return run(p.parse_args(argv))
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    main()

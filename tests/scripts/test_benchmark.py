@@ -35,3 +35,12 @@ def test_table_benchmark_rows(tmp_path):
     assert set(out['matmul_gflops']) == {'fp32', 'bf16'}
     import json
     assert json.load(open(tmp_path / 't.json'))['train'][2]['checkpointing'] == 'block'
+
+
+def test_arch_benchmark_pairs_against_the_reference():
+    from benchmark_table import forward_flops
+    (res,) = benchmark.main(['arch', '--what', 'infer', '--threads', '1', '--pairs', '2', '--warmup', '0',
+                             '--size', '16'])
+    assert res['what'] == 'infer' and res['shape'] == (1, 3, 16, 16) and len(res['ratios']) == 2
+    assert res['base_ms'] > 0 and res['cand_ms'] > 0 and res['ratio_median'] > 0
+    assert res['gflop'] == forward_flops({}, (1, 3, 16, 16)) / 1e9 and res['matmul_gflops'] > 0
