@@ -209,3 +209,35 @@ def test_inductor_training_graph_survives_a_new_input_size():
             results.append([xi.grad] + [p.grad.clone() for p in block.parameters()])
         for a, b in zip(*results):
             assert torch.allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+@needs_cxx
+def test_compiled_backward_hands_saved_activations_to_the_depthwise_backward_as_they_are():
+    # Without compile_network's force_layout_optimization, inductor copies every saved activation (and every
+    # gradient) into the strides the backward node was traced with before each depth-wise convolution_backward
+    # (a (B, H, C, W) transpose here): ~15% of a compiled training step.  Each convolution_backward must take
+    # its input straight from the saved tensors of the forward graph.
+    import re
+
+    from torch._inductor.utils import run_and_get_code
+
+    from basicsr.models.archs.restormer_arch import FeedForward
+    from basicsr.utils.device import compile_network
+    torch.manual_seed(0)
+    ffn = FeedForward(8, 2.66, False)
+    torch._dynamo.reset()
+    compiled = compile_network(ffn)
+    x = torch.rand(2, 8, 16, 16).contiguous(memory_format=torch.channels_last).requires_grad_()
+
+    def step():
+        compiled(x).square().mean().backward()
+    _, codes = run_and_get_code(step)
+    backward = next(code for code in codes if 'convolution_backward' in code)
+    saved = re.search(r'def call\(self, args\):\s*\n\s*(.*?) = args', backward).group(1).split(', ')
+    conv_inputs = re.findall(r'aten\.convolution_backward\.default\(\w+, (\w+),', backward)
+    assert len(conv_inputs) == 2  # gate and value depth-wise convolutions
+    assert all(name in saved for name in conv_inputs), (conv_inputs, saved)
+    grad_x = x.grad.clone()
+    x.grad = None
+    ffn(x).square().mean().backward()
+    assert torch.allclose(grad_x, x.grad, rtol=1e-4, atol=1e-6)
