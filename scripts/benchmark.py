@@ -105,6 +105,7 @@ def bench_loader(args: argparse.Namespace) -> List[Dict[str, Any]]:
 
 def bench_train_step(args: argparse.Namespace) -> Dict[str, Any]:
     from basicsr.models.archs.restormer_arch import Restormer
+    from basicsr.models.optimizers import build_optimizer
     from basicsr.utils.device import autocast_context, compile_network
 
     device = torch.device(args.device)
@@ -114,7 +115,7 @@ def bench_train_step(args: argparse.Namespace) -> Dict[str, Any]:
     net = net.to(memory_format=fmt)
     if args.compile:
         net = compile_network(net)
-    opt = torch.optim.AdamW(net.parameters(), lr=3e-4)
+    opt = build_optimizer({'type': 'AdamW', 'lr': 3e-4}, net.parameters())  # as the trainer builds it
     x = torch.rand(args.batch, 3, args.patch, args.patch, device=device).contiguous(memory_format=fmt)
     y = torch.rand_like(x)
     scaler = torch.amp.GradScaler(device.type, enabled=args.amp == 'fp16')

@@ -6,7 +6,8 @@ computation (``reference_restormer.py``) in the same run.
     python scripts/benchmark.py table --device cpu                                      # CPU: stage 1, fp32, eager
     python scripts/benchmark.py table --device cpu --stages 1 6 --precisions fp32 bf16 --compile off on
 
-Training rows: forward + L1 loss + backward + AdamW of the default Restormer at the official per-GPU
+Training rows: forward + L1 loss + backward + AdamW (the project's rows: the trainer's fused AdamW; the
+reference row: ``torch.optim.AdamW`` as the official code builds it) of the default Restormer at the official per-GPU
 batch and patch of each stage (8x128, 5x160, 4x192, 2x256, 1x320, 1x384): median time, samples/s,
 Mpixel/s, peak memory, achieved GFLOP/s (3x the forward FLOPs of the official computation) and the
 speed-up over the official computation (eager, fp32) at the same stage.  Peak memory counts weights,
@@ -40,6 +41,7 @@ import torch.nn.functional as F  # noqa: E402
 from reference_restormer import ReferenceRestormer  # noqa: E402
 
 from basicsr.models.archs import Restormer  # noqa: E402
+from basicsr.models.optimizers import build_optimizer  # noqa: E402
 from basicsr.utils.device import AMP_DTYPES, autocast_context, compile_network  # noqa: E402
 from basicsr.utils.inference import restore  # noqa: E402
 
@@ -150,10 +152,13 @@ def _network(reference: bool, net_kwargs: Dict[str, Any], device: torch.device, 
 
 
 def train_step(net: torch.nn.Module, batch: int, patch: int, device: torch.device, precision: str,
-               compile_net: bool) -> Callable[[], None]:
+               compile_net: bool, reference: bool = False) -> Callable[[], None]:
+    """One training step; the project's rows build AdamW as the trainer does (fused step), the reference row
+    as the official code does (``torch.optim.AdamW``)."""
     net.train()
     model = compile_network(net) if compile_net else net
-    opt = torch.optim.AdamW(net.parameters(), lr=1e-4)
+    section = {'type': 'AdamW', 'lr': 1e-4}
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-4) if reference else build_optimizer(section, net.parameters())
     scaler = torch.amp.GradScaler(device.type, enabled=precision == 'fp16')
     g = torch.Generator(device=device).manual_seed(0)
     x = torch.rand(batch, 3, patch, patch, device=device, generator=g)
@@ -200,7 +205,7 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
         ref = None
         if args.reference:
             base = host_rss()
-            ref = timed(train_step(_network(True, net_kwargs, device, None), batch, patch, device, 'fp32', False),
+            ref = timed(train_step(_network(True, net_kwargs, device, None), batch, patch, device, 'fp32', False, True),
                         device, args.reps, args.warmup, base)
             result['train'].append(_row('train', stage, batch, f'{patch}x{patch}', patch * patch, 'fp32', False, None,
                                         ref, flops, ref, True))

@@ -19,10 +19,11 @@ from basicsr.data.prefetcher import to_device
 from basicsr.models.archs import build_network
 from basicsr.models.ema import ModelEMA
 from basicsr.models.mixup import MixingAugment
+from basicsr.models.optimizers import build_optimizer
 from basicsr.utils.checkpoint import load_network, save_network
 from basicsr.utils.device import autocast_context, compile_network
 from basicsr.utils.inference import restore
-from basicsr.utils.registry import LOSS_REGISTRY, MODEL_REGISTRY, OPTIMIZER_REGISTRY, SCHEDULER_REGISTRY
+from basicsr.utils.registry import LOSS_REGISTRY, MODEL_REGISTRY, SCHEDULER_REGISTRY
 
 __all__ = ['ImageCleanModel']
 
@@ -84,8 +85,7 @@ class ImageCleanModel:
         if not optim_opt:
             raise ValueError('train.optim_g is required for training')
         params = [p for p in self.net_g.parameters() if p.requires_grad]
-        betas = {'betas': tuple(optim_opt['betas'])} if optim_opt.get('betas') is not None else {}
-        self.optimizer_g = OPTIMIZER_REGISTRY.build(optim_opt, params, **betas)
+        self.optimizer_g = build_optimizer(optim_opt, params)
         self.optimizers = [self.optimizer_g]
         self.initial_lrs = [g['lr'] for g in self.optimizer_g.param_groups]
         sched_opt = train_opt.get('scheduler')
