@@ -8,7 +8,7 @@ import torch
 
 from basicsr.utils.errors import OptionError
 
-__all__ = ['AMP_DTYPES', 'select_device', 'autocast_context', 'compile_network']
+__all__ = ['AMP_DTYPES', 'select_device', 'autocast_context', 'compile_network', 'missing_inductor_toolchain']
 
 #: ``train.amp`` / ``--amp`` values and the autocast dtype each one means
 AMP_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}
@@ -67,10 +67,42 @@ def compile_network(net: torch.nn.Module, backend: Union[bool, str] = True) -> t
     CUDA (not measured there).
     """
     backend_name = backend if isinstance(backend, str) else 'inductor'
+    device_type = _device_type(net)
     options = None
-    if backend_name == 'inductor' and _device_type(net) == 'cpu':
-        options = {'force_layout_optimization': True}
+    if backend_name == 'inductor':
+        missing = missing_inductor_toolchain(device_type)
+        if missing:
+            raise OptionError(f'torch.compile (inductor) cannot run here: {missing}. Turn compilation off '
+                              "(train.compile: false, or drop --compile), or use train.compile: aot_eager "
+                              '(traced, not code-generated)')
+        if device_type == 'cpu':
+            options = {'force_layout_optimization': True}
     return torch.compile(net, backend=backend_name, dynamic=False, options=options)
+
+
+def missing_inductor_toolchain(device_type: str) -> str:
+    """What inductor would lack to generate code for ``device_type`` (``''`` when nothing is missing).
+
+    Inductor only finds out at the first call (for training: after the data are loaded and the run is set up);
+    asking up front turns that late failure into an option error.  The CPU needs a C++ compiler (``$CXX`` or
+    ``g++``), CUDA needs Triton.
+    """
+    if device_type == 'cpu':
+        try:
+            from torch._inductor.cpp_builder import get_cpp_compiler
+            get_cpp_compiler()
+        except ImportError:
+            return ''  # another torch layout: leave the question to inductor
+        except Exception as e:  # InvalidCxxCompiler and friends
+            return f'no working C++ compiler for the CPU code it generates ({type(e).__name__}; install g++ or set CXX)'
+    elif device_type == 'cuda':
+        try:
+            from torch.utils._triton import has_triton
+        except ImportError:
+            return ''
+        if not has_triton():
+            return 'Triton, which it needs for CUDA kernels, is not installed (pip install triton)'
+    return ''
 
 
 def _device_type(net: torch.nn.Module) -> str:

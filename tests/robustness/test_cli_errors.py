@@ -19,8 +19,8 @@ TINY = ['network_g.dim=8', 'network_g.num_blocks=[1,1,1,1]', 'network_g.num_refi
         'network_g.heads=[1,1,1,1]']
 
 
-def _run(repo_root, *args):
-    env = dict(os.environ, PYTHONPATH=repo_root, OMP_NUM_THREADS='1')
+def _run(repo_root, *args, **env_extra):
+    env = dict(os.environ, PYTHONPATH=repo_root, OMP_NUM_THREADS='1', **env_extra)
     return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, timeout=300,
                           cwd=repo_root)
 
@@ -46,6 +46,17 @@ def test_train_missing_data_folder(tmp_path, write_options, repo_root):
     proc = _run(repo_root, os.path.join(repo_root, 'basicsr', 'train.py'), '-opt', path)
     _one_error_line(proc, "Dataset folder for 'dataroot_gt' not found")
     assert 'traceback in ' in proc.stderr  # where the details are
+
+
+def test_train_compile_without_a_cpp_compiler_stops_before_the_first_iteration(tmp_path, write_options, repo_root):
+    # inductor itself would only fail at the first forward pass, after the run is set up
+    path = write_options(tmp_path, total_iter=2, with_val=False, name='nocxx')
+    proc = _run(repo_root, os.path.join(repo_root, 'basicsr', 'train.py'), '-opt', path, '--set', 'train.compile=true',
+                CXX=str(tmp_path / 'no-such-g++'))
+    _one_error_line(proc, 'torch.compile (inductor) cannot run here: no working C++ compiler')
+    assert 'train.compile: false' in proc.stderr
+    models = tmp_path / 'experiments' / 'nocxx' / 'models'
+    assert not models.exists() or not os.listdir(models)
 
 
 def test_train_missing_option_file(tmp_path, repo_root):
